@@ -1,0 +1,1 @@
+// TesseraCore: see DESIGN.md §2.

@@ -1,0 +1,1 @@
+// TesseraCrypto: see DESIGN.md §2.

@@ -1,0 +1,1 @@
+// TesseraNIO: see DESIGN.md §2.

@@ -1,0 +1,1 @@
+// TesseraSessions: see DESIGN.md §2.

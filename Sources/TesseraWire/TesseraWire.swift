@@ -1,0 +1,1 @@
+// TesseraWire: see DESIGN.md §2.
