@@ -1,0 +1,88 @@
+import Foundation
+import Crypto
+
+/// TLS 1.2 key derivation: the PRF (RFC 5246 §5), master secret (§8.1), extended master secret
+/// (RFC 7627 §4), key block (§6.3) and Finished verify_data (§7.4.9).
+public enum TLS12 {
+    /// "client finished" / "server finished" (RFC 5246 §7.4.9).
+    public enum Sender: Sendable {
+        case client, server
+    }
+
+    /// RFC 5246 §5: PRF(secret, label, seed) = P_<hash>(secret, label + seed).
+    public static func prf(secret: [UInt8], label: String, seed: [UInt8], length: Int, hash: HashAlgorithm) -> [UInt8] {
+        var labelAndSeed = Array(label.utf8)
+        labelAndSeed.append(contentsOf: seed)
+        switch hash {
+        case .sha256: return pHash(SHA256.self, secret: secret, seed: labelAndSeed, length: length)
+        case .sha384: return pHash(SHA384.self, secret: secret, seed: labelAndSeed, length: length)
+        }
+    }
+
+    /// RFC 5246 §8.1: master_secret = PRF(pre_master_secret, "master secret",
+    /// ClientHello.random + ServerHello.random)[0..47].
+    public static func masterSecret(
+        preMasterSecret: [UInt8], clientRandom: [UInt8], serverRandom: [UInt8], hash: HashAlgorithm
+    ) -> [UInt8] {
+        prf(secret: preMasterSecret, label: "master secret", seed: clientRandom + serverRandom, length: 48, hash: hash)
+    }
+
+    /// RFC 7627 §4: master_secret = PRF(pre_master_secret, "extended master secret", session_hash)[0..47],
+    /// where session_hash is the transcript hash up to and including ClientKeyExchange.
+    public static func extendedMasterSecret(preMasterSecret: [UInt8], sessionHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        prf(secret: preMasterSecret, label: "extended master secret", seed: sessionHash, length: 48, hash: hash)
+    }
+
+    /// RFC 5246 §7.4.9: verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))
+    /// [0..verify_data_length-1], verify_data_length = 12 for every suite we implement.
+    public static func verifyData(masterSecret: [UInt8], sender: Sender, handshakeHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        let label: String
+        switch sender {
+        case .client: label = "client finished"
+        case .server: label = "server finished"
+        }
+        return prf(secret: masterSecret, label: label, seed: handshakeHash, length: 12, hash: hash)
+    }
+
+    /// RFC 5246 §5: P_hash(secret, seed) = HMAC_hash(secret, A(1) + seed) + HMAC_hash(secret, A(2) + seed) + ...
+    /// with A(0) = seed, A(i) = HMAC_hash(secret, A(i-1)). The HMAC is keyed once and the keyed state
+    /// copied for every block (swift-crypto's HMAC is a value type), which halves the cost per block.
+    @inlinable
+    static func pHash<H: HashFunction>(_: H.Type, secret: [UInt8], seed: [UInt8], length: Int) -> [UInt8] {
+        guard length > 0 else { return [] }
+        let keyed = HMAC<H>(key: SymmetricKey(data: secret))
+        var output = [UInt8]()
+        output.reserveCapacity(length + H.Digest.byteCount)
+
+        var first = keyed
+        first.update(data: seed)
+        var a = first.finalize()  // A(1)
+        while output.count < length {
+            var block = keyed
+            a.withUnsafeBytes { block.update(data: $0) }
+            block.update(data: seed)
+            block.finalize().withUnsafeBytes { output.append(contentsOf: $0) }
+            if output.count >= length { break }
+            var next = keyed
+            a.withUnsafeBytes { next.update(data: $0) }
+            a = next.finalize()  // A(i+1)
+        }
+        output.removeLast(output.count - length)
+        return output
+    }
+}
+
+/// The AEAD key block of a TLS 1.2 connection (RFC 5246 §6.3; AEAD suites have no MAC keys).
+public struct TrafficKeys12: Sendable {
+    public var clientWriteKey: [UInt8]
+    public var serverWriteKey: [UInt8]
+    public var clientWriteIV: [UInt8]
+    public var serverWriteIV: [UInt8]
+
+    public init(clientWriteKey: [UInt8], serverWriteKey: [UInt8], clientWriteIV: [UInt8], serverWriteIV: [UInt8]) {
+        self.clientWriteKey = clientWriteKey
+        self.serverWriteKey = serverWriteKey
+        self.clientWriteIV = clientWriteIV
+        self.serverWriteIV = serverWriteIV
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Crypto
+
+/// TLS 1.3 HKDF building blocks (RFC 8446 §7.1).
+public enum TLS13 {
+    /// RFC 8446 §7.1: HKDF-Expand-Label(Secret, Label, Context, Length) = HKDF-Expand(Secret, HkdfLabel, Length)
+    /// with HkdfLabel = uint16 length || opaque label<7..255> = "tls13 " + Label || opaque context<0..255>.
+    /// `label` is given without the "tls13 " prefix (e.g. "key", "c hs traffic").
+    public static func hkdfExpandLabel(secret: [UInt8], label: String, context: [UInt8], length: Int, hash: HashAlgorithm) -> [UInt8] {
+        guard length > 0 else { return [] }
+        let info = hkdfLabel(label: label, context: context, length: length)
+        switch hash {
+        case .sha256: return expand(SHA256.self, prk: secret, info: info, length: length)
+        case .sha384: return expand(SHA384.self, prk: secret, info: info, length: length)
+        }
+    }
+
+    /// RFC 8446 §7.1: Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label,
+    /// Transcript-Hash(Messages), Hash.length). Takes the transcript hash, not the messages.
+    public static func deriveSecret(secret: [UInt8], label: String, transcriptHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        hkdfExpandLabel(secret: secret, label: label, context: transcriptHash, length: hash.outputLength, hash: hash)
+    }
+
+    /// RFC 5869 §2.2 HKDF-Extract(salt, IKM). An empty salt is the same as Hash.length zero bytes
+    /// (HMAC pads the key with zeros), which is what RFC 8446 §7.1 means by "0".
+    public static func extract(salt: [UInt8], ikm: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        switch hash {
+        case .sha256: return Array(HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: ikm), salt: salt))
+        case .sha384: return Array(HKDF<SHA384>.extract(inputKeyMaterial: SymmetricKey(data: ikm), salt: salt))
+        }
+    }
+
+    /// Transcript-Hash of no messages (the context of "derived" and of the binder keys).
+    public static func emptyHash(_ hash: HashAlgorithm) -> [UInt8] {
+        switch hash {
+        case .sha256: return emptySHA256
+        case .sha384: return emptySHA384
+        }
+    }
+
+    /// RFC 8446 §7.5: TLS-Exporter(label, context_value, key_length) =
+    /// HKDF-Expand-Label(Derive-Secret(Secret, label, ""), "exporter", Hash(context_value), key_length).
+    public static func exporter(
+        exporterMasterSecret: [UInt8], label: String, context: [UInt8], length: Int, hash: HashAlgorithm
+    ) -> [UInt8] {
+        let secret = deriveSecret(secret: exporterMasterSecret, label: label, transcriptHash: emptyHash(hash), hash: hash)
+        return hkdfExpandLabel(secret: secret, label: "exporter", context: digest(context, hash: hash), length: length, hash: hash)
+    }
+
+    // MARK: - Internals
+
+    private static let emptySHA256 = Array(SHA256.hash(data: [UInt8]()))
+    private static let emptySHA384 = Array(SHA384.hash(data: [UInt8]()))
+
+    /// The encoded HkdfLabel structure (RFC 8446 §7.1). Labels and contexts we build are far below
+    /// 255 bytes; longer ones are truncated to stay encodable rather than trap.
+    static func hkdfLabel(label: String, context: [UInt8], length: Int) -> [UInt8] {
+        let fullLabel = Array("tls13 ".utf8) + Array(label.utf8).prefix(249)
+        let context = context.prefix(255)
+        var info = [UInt8]()
+        info.reserveCapacity(4 + fullLabel.count + context.count)
+        info.append(UInt8(truncatingIfNeeded: length >> 8))
+        info.append(UInt8(truncatingIfNeeded: length))
+        info.append(UInt8(truncatingIfNeeded: fullLabel.count))
+        info.append(contentsOf: fullLabel)
+        info.append(UInt8(truncatingIfNeeded: context.count))
+        info.append(contentsOf: context)
+        return info
+    }
+
+    private static func expand<H: HashFunction>(_: H.Type, prk: [UInt8], info: [UInt8], length: Int) -> [UInt8] {
+        // HKDF-Expand can produce at most 255 * Hash.length bytes (RFC 5869 §2.3).
+        let length = min(length, 255 * H.Digest.byteCount)
+        let key = HKDF<H>.expand(pseudoRandomKey: prk, info: info, outputByteCount: length)
+        return key.withUnsafeBytes { Array($0) }
+    }
+
+    static func digest(_ data: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        switch hash {
+        case .sha256: return Array(SHA256.hash(data: data))
+        case .sha384: return Array(SHA384.hash(data: data))
+        }
+    }
+
+    static func hmac(key: [UInt8], data: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        switch hash {
+        case .sha256: return Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: key)))
+        case .sha384: return Array(HMAC<SHA384>.authenticationCode(for: data, using: SymmetricKey(data: key)))
+        }
+    }
+}
+
+/// The TLS 1.3 key schedule (RFC 8446 §7.1, the diagram):
+///
+///              0
+///              |
+///    PSK ->  HKDF-Extract = Early Secret      -> binder key, c e traffic, e exp master
+///              |
+///        Derive-Secret(., "derived", "")
+///              |
+///  (EC)DHE -> HKDF-Extract = Handshake Secret -> c hs traffic, s hs traffic
+///              |
+///        Derive-Secret(., "derived", "")
+///              |
+///     0 -> HKDF-Extract = Master Secret       -> c ap traffic, s ap traffic, exp master, res master
+public struct KeySchedule13: Sendable {
+    public let hash: HashAlgorithm
+    public private(set) var earlySecret: [UInt8]
+    /// nil until `deriveHandshakeSecret`.
+    public private(set) var handshakeSecret: [UInt8]?
+    /// nil until `deriveMasterSecret`.
+    public private(set) var masterSecret: [UInt8]?
+
+    /// Early Secret = HKDF-Extract(0, PSK), PSK = Hash.length zeros when there is none (RFC 8446 §7.1).
+    public init(hash: HashAlgorithm, psk: [UInt8]?) {
+        self.hash = hash
+        let zeros = [UInt8](repeating: 0, count: hash.outputLength)
+        let ikm = psk ?? zeros
+        earlySecret = TLS13.extract(salt: zeros, ikm: ikm, hash: hash)
+        handshakeSecret = nil
+        masterSecret = nil
+    }
+
+    /// binder_key = Derive-Secret(Early Secret, "ext binder" | "res binder", "") (RFC 8446 §7.1, §4.2.11.2).
+    public func binderKey(external: Bool) -> [UInt8] {
+        TLS13.deriveSecret(
+            secret: earlySecret, label: external ? "ext binder" : "res binder",
+            transcriptHash: TLS13.emptyHash(hash), hash: hash)
+    }
+
+    /// RFC 8446 §4.2.11.2: the binder is the Finished computation (§4.4.4) over the truncated
+    /// ClientHello with a finished key derived from the binder key.
+    public func binder(external: Bool, truncatedHelloHash: [UInt8]) -> [UInt8] {
+        let key = Self.finishedKey(secret: binderKey(external: external), hash: hash)
+        return Self.finishedVerifyData(finishedKey: key, transcriptHash: truncatedHelloHash, hash: hash)
+    }
+
+    /// client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic", ClientHello).
+    public func clientEarlyTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
+        TLS13.deriveSecret(secret: earlySecret, label: "c e traffic", transcriptHash: transcriptHash, hash: hash)
+    }
+
+    /// early_exporter_master_secret = Derive-Secret(Early Secret, "e exp master", ClientHello).
+    public func earlyExporterMasterSecret(transcriptHash: [UInt8]) -> [UInt8] {
+        TLS13.deriveSecret(secret: earlySecret, label: "e exp master", transcriptHash: transcriptHash, hash: hash)
+    }
+
+    /// Handshake Secret = HKDF-Extract(Derive-Secret(Early Secret, "derived", ""), (EC)DHE).
+    /// For psk_ke (no (EC)DHE) pass an empty array: it stands for Hash.length zeros.
+    public mutating func deriveHandshakeSecret(sharedSecret: [UInt8]) {
+        let salt = TLS13.deriveSecret(secret: earlySecret, label: "derived", transcriptHash: TLS13.emptyHash(hash), hash: hash)
+        let ikm = sharedSecret.isEmpty ? [UInt8](repeating: 0, count: hash.outputLength) : sharedSecret
+        handshakeSecret = TLS13.extract(salt: salt, ikm: ikm, hash: hash)
+    }
+
+    /// client_handshake_traffic_secret = Derive-Secret(Handshake Secret, "c hs traffic", ClientHello...ServerHello).
+    public func clientHandshakeTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
+        derive(from: handshakeSecret, label: "c hs traffic", transcriptHash: transcriptHash)
+    }
+
+    /// server_handshake_traffic_secret = Derive-Secret(Handshake Secret, "s hs traffic", ClientHello...ServerHello).
+    public func serverHandshakeTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
+        derive(from: handshakeSecret, label: "s hs traffic", transcriptHash: transcriptHash)
+    }
+
+    /// Master Secret = HKDF-Extract(Derive-Secret(Handshake Secret, "derived", ""), 0).
+    public mutating func deriveMasterSecret() {
+        guard let handshakeSecret else {
+            assertionFailure("deriveMasterSecret before deriveHandshakeSecret")
+            return
+        }
+        let salt = TLS13.deriveSecret(secret: handshakeSecret, label: "derived", transcriptHash: TLS13.emptyHash(hash), hash: hash)
+        masterSecret = TLS13.extract(salt: salt, ikm: [UInt8](repeating: 0, count: hash.outputLength), hash: hash)
+    }
+
+    /// client_application_traffic_secret_0 = Derive-Secret(Master Secret, "c ap traffic", ClientHello...server Finished).
+    public func clientApplicationTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
+        derive(from: masterSecret, label: "c ap traffic", transcriptHash: transcriptHash)
+    }
+
+    /// server_application_traffic_secret_0 = Derive-Secret(Master Secret, "s ap traffic", ClientHello...server Finished).
+    public func serverApplicationTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
+        derive(from: masterSecret, label: "s ap traffic", transcriptHash: transcriptHash)
+    }
+
+    /// exporter_master_secret = Derive-Secret(Master Secret, "exp master", ClientHello...server Finished).
+    public func exporterMasterSecret(transcriptHash: [UInt8]) -> [UInt8] {
+        derive(from: masterSecret, label: "exp master", transcriptHash: transcriptHash)
+    }
+
+    /// resumption_master_secret = Derive-Secret(Master Secret, "res master", ClientHello...client Finished).
+    public func resumptionMasterSecret(transcriptHash: [UInt8]) -> [UInt8] {
+        derive(from: masterSecret, label: "res master", transcriptHash: transcriptHash)
+    }
+
+    /// RFC 8446 §4.4.4: finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length).
+    public static func finishedKey(secret: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        TLS13.hkdfExpandLabel(secret: secret, label: "finished", context: [], length: hash.outputLength, hash: hash)
+    }
+
+    /// RFC 8446 §4.4.4: verify_data = HMAC(finished_key, Transcript-Hash(Handshake Context, Certificate*, CertificateVerify*)).
+    public static func finishedVerifyData(finishedKey: [UInt8], transcriptHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        TLS13.hmac(key: finishedKey, data: transcriptHash, hash: hash)
+    }
+
+    /// RFC 8446 §7.2: application_traffic_secret_N+1 = HKDF-Expand-Label(application_traffic_secret_N, "traffic upd", "", Hash.length).
+    public static func nextTrafficSecret(_ secret: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        TLS13.hkdfExpandLabel(secret: secret, label: "traffic upd", context: [], length: hash.outputLength, hash: hash)
+    }
+
+    /// RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).
+    public static func resumptionPSK(resumptionMasterSecret: [UInt8], nonce: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        TLS13.hkdfExpandLabel(secret: resumptionMasterSecret, label: "resumption", context: nonce, length: hash.outputLength, hash: hash)
+    }
+
+    private func derive(from secret: [UInt8]?, label: String, transcriptHash: [UInt8]) -> [UInt8] {
+        guard let secret else {
+            assertionFailure("TLS 1.3 secret \"\(label)\" requested before its stage was derived")
+            return []
+        }
+        return TLS13.deriveSecret(secret: secret, label: label, transcriptHash: transcriptHash, hash: hash)
+    }
+}

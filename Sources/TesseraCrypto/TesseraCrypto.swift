@@ -1,1 +1,0 @@
-// TesseraCrypto: see DESIGN.md §2.
