@@ -1,1 +1,0 @@
-// TesseraWire: see DESIGN.md §2.

@@ -1,0 +1,47 @@
+import NIOCore
+import XCTest
+
+@testable import TesseraWire
+
+final class ValueTests: XCTestCase {
+    func testHexRoundTrip() {
+        XCTAssertEqual([UInt8](hexString: "00ff1A b2"), [0x00, 0xFF, 0x1A, 0xB2])
+        XCTAssertEqual([0x00, 0xFF, 0x1A].hexString, "00ff1a")
+        XCTAssertNil([UInt8](hexString: "abc"))
+        XCTAssertNil([UInt8](hexString: "zz"))
+        XCTAssertEqual([UInt8](hexString: ""), [])
+    }
+
+    func testDescriptions() {
+        XCTAssertEqual(ProtocolVersion.tls12.description, "TLSv1.2")
+        XCTAssertEqual(ProtocolVersion.tls10.displayName, "TLS 1.0")
+        XCTAssertEqual(ProtocolVersion(0x0305).displayName, "TLS 0x0305")
+        XCTAssertEqual(CipherSuite.ecdheRSAWithAES128GCMSHA256.ianaName, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+        XCTAssertEqual(CipherSuite.ecdheECDSAWithChaCha20Poly1305SHA256.openSSLName, "ECDHE-ECDSA-CHACHA20-POLY1305")
+        XCTAssertEqual(CipherSuite.rsaWithAES256CBCSHA.openSSLName, "AES256-SHA")
+        XCTAssertEqual(CipherSuite.tlsAES128GCMSHA256.openSSLName, "TLS_AES_128_GCM_SHA256")
+        XCTAssertEqual(CipherSuite(0x1a2b).description, "0x1a2b")
+        XCTAssertEqual(AlertDescription.unexpectedMessage.description, "unexpected_message")
+        XCTAssertEqual(AlertDescription.noRenegotiation.description, "no_renegotiation")
+        XCTAssertEqual(AlertDescription(0xEE).description, "0xee")
+        XCTAssertEqual(HandshakeType.newSessionTicket.displayName, "NewSessionTicket")
+        XCTAssertEqual(ContentType.applicationData.displayName, "ApplicationData")
+        XCTAssertEqual(NamedGroup.secp256r1.description, "P-256")
+        XCTAssertEqual(Alert(level: .fatal, alertDescription: .unexpectedMessage).description, "fatal unexpected_message")
+    }
+
+    func testAlertAndCCS() throws {
+        let alert = try Alert(decoding: ByteBuffer(bytes: [0x02, 0x0A]))
+        XCTAssertEqual(alert.level, .fatal)
+        XCTAssertEqual(alert.alertDescription, .unexpectedMessage)
+        var out = ByteBuffer()
+        alert.encode(into: &out)
+        XCTAssertEqual(Array(out.readableBytesView), [0x02, 0x0A])
+        XCTAssertThrowsError(try Alert(decoding: ByteBuffer(bytes: [0x02])))
+        XCTAssertThrowsError(try Alert(decoding: ByteBuffer(bytes: [0x02, 0x0A, 0x00])))
+        XCTAssertNoThrow(try ChangeCipherSpec.validate(ByteBuffer(bytes: ChangeCipherSpec.body)))
+        XCTAssertThrowsError(try ChangeCipherSpec.validate(ByteBuffer(bytes: [0x02])))
+        XCTAssertThrowsError(try ChangeCipherSpec.validate(ByteBuffer(bytes: [])))
+        XCTAssertThrowsError(try ChangeCipherSpec.validate(ByteBuffer(bytes: [0x01, 0x01])))
+    }
+}
