@@ -28,7 +28,7 @@ public struct RecordProtection: Sendable {
     /// both in memory (wire) order, so a nonce is two stores and one XOR on the stack.
     private let ivPrefix: UInt32
     private let ivSuffix: UInt64
-    public private(set) var sequenceNumber: UInt64 = 0
+    public internal(set) var sequenceNumber: UInt64 = 0
     /// Set once sequence number 2^64-1 has been used: the connection must rekey or close.
     private var exhausted = false
 
