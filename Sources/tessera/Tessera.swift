@@ -4,6 +4,7 @@ import ArgumentParser
 struct Tessera: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
-        abstract: "TLS 1.2/1.3 tools: s_server, s_client, sess_id."
+        abstract: "TLS 1.2 tools in the manner of openssl: s_server and s_client.",
+        subcommands: [SServer.self, SClient.self]
     )
 }

@@ -1,0 +1,551 @@
+import Foundation
+import NIOCore
+import TesseraCrypto
+import TesseraWire
+
+// The TLS 1.2 client (RFC 5246 §7.3, RFC 8422, RFC 7627, RFC 5746, RFC 5077).
+// One struct per state, named after what it waits for (DESIGN.md §3). Each `handle` names every
+// message type; a wrong one is `unexpected_message`.
+
+/// What the client put in its ClientHello, which the ServerHello is checked against.
+struct ClientOffer: Sendable {
+    var random: [UInt8]
+    var sessionID: [UInt8]
+    var suites: [CipherSuiteParameters]
+    var groups: [NamedGroup]
+    var signatureSchemes: [SignatureScheme]
+    var extensions: Set<ExtensionType>
+    var serverName: String?
+    var alpn: [String]
+}
+
+/// Agreed in the ServerHello; carried through the rest of the handshake.
+struct Negotiated12: Sendable {
+    var parameters: CipherSuiteParameters
+    var clientRandom: [UInt8]
+    var serverRandom: [UInt8]
+    var sessionID: [UInt8]
+    var extendedMasterSecret: Bool
+    var secureRenegotiation: Bool
+    /// The server acknowledged the SessionTicket extension, so a NewSessionTicket precedes its
+    /// ChangeCipherSpec (RFC 5077 §3.2).
+    var ticketExpected: Bool
+    var alpn: String?
+    var serverName: String?
+    var transcript: Transcript
+}
+
+/// Established keys; what both Finished messages and later renegotiation need.
+struct Keys12: Sendable {
+    var masterSecret: [UInt8]
+    var clientProtection: RecordProtection
+    var serverProtection: RecordProtection
+}
+
+struct ClientContext: Sendable {
+    let configuration: TLSConfiguration
+    var records: RecordLayer
+    var serverName: String?
+}
+
+enum Client12State: Sendable {
+    case start
+    case waitServerHello(WaitServerHello)
+    case waitCertificate(WaitCertificate)
+    case waitServerKeyExchange(WaitServerKeyExchange)
+    case waitServerHelloDone(WaitServerHelloDone)
+    case waitPeerVerification(WaitPeerVerification)
+    case waitNewSessionTicket(WaitNewSessionTicket)
+    case waitChangeCipherSpec(WaitChangeCipherSpec)
+    case waitFinished(WaitFinished)
+    case connected(ClientConnected)
+    case closed
+}
+
+// MARK: - ClientHello
+
+enum ClientHelloBuilder {
+    /// RFC 5246 §7.4.1.2 with the extensions of RFC 6066, 8422, 7627, 5746, 7301, 5077.
+    static func make(_ ctx: ClientContext) throws(TLSError) -> (ClientHello, ClientOffer) {
+        let configuration = ctx.configuration
+        let suites = configuration.tls12Suites
+        guard !suites.isEmpty else {
+            throw TLSError(.internalError, "no usable TLS 1.2 cipher suite configured")
+        }
+        let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
+        guard !groups.isEmpty else { throw TLSError(.internalError, "no usable group configured") }
+
+        var extensions: [Extension] = []
+        if let name = ctx.serverName, !name.isEmpty, !name.isIPAddressLiteral {
+            extensions.append(.serverName([name]))
+        }
+        extensions.append(.supportedGroups(groups))
+        extensions.append(.ecPointFormats([.uncompressed]))
+        extensions.append(.signatureAlgorithms(configuration.signatureSchemes))
+        if !configuration.alpnProtocols.isEmpty {
+            extensions.append(.alpn(configuration.alpnProtocols.map { Array($0.utf8) }))
+        }
+        extensions.append(.sessionTicket([]))
+        if configuration.extendedMasterSecret {
+            extensions.append(.extendedMasterSecret)
+        }
+        // RFC 5746 §3.4: an empty renegotiation_info on the initial handshake.
+        extensions.append(.renegotiationInfo([]))
+
+        let random = SecureRandom.bytes(32)
+        let hello = ClientHello(
+            legacyVersion: .tls12,
+            random: random,
+            sessionID: [],
+            cipherSuites: suites.map(\.suite),
+            compressionMethods: [0],
+            extensions: extensions
+        )
+        let offer = ClientOffer(
+            random: random,
+            sessionID: [],
+            suites: suites,
+            groups: groups,
+            signatureSchemes: configuration.signatureSchemes,
+            extensions: Set(extensions.map(\.type)),
+            serverName: ctx.serverName,
+            alpn: configuration.alpnProtocols
+        )
+        return (hello, offer)
+    }
+}
+
+// MARK: - States
+
+/// RFC 5246 §7.4.1.3: the server answers the ClientHello with its ServerHello.
+struct WaitServerHello: Sendable {
+    var offer: ClientOffer
+    var transcript: Transcript
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        switch message {
+        case .serverHello(let hello):
+            return try accept(hello, raw, &ctx)
+        case .helloRequest:
+            return .waitServerHello(self)  // RFC 5246 §7.4.1.1: ignored while negotiating
+        case .helloRetryRequest, .clientHello, .newSessionTicket12, .newSessionTicket13, .endOfEarlyData,
+             .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished,
+             .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.serverHello], got: message.type)
+        }
+    }
+
+    private func accept(_ hello: ServerHello, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        // RFC 8446 §4.2.1: a 1.3 server says so in supported_versions, which we did not offer.
+        if hello.extensions.contains(.supportedVersions) {
+            throw TLSError(.unsupportedExtension, "server sent supported_versions, which was not offered")
+        }
+        guard hello.legacyVersion == .tls12 else {
+            throw TLSError(.protocolVersion, "server chose \(hello.legacyVersion); only TLS 1.2 is allowed")
+        }
+        guard let parameters = offer.suites.first(where: { $0.suite == hello.cipherSuite }) else {
+            throw TLSError(.illegalParameter, "server chose cipher suite \(hello.cipherSuite), which was not offered")
+        }
+        guard hello.compressionMethod == 0 else {
+            throw TLSError(.illegalParameter, "server chose compression method \(hello.compressionMethod)")
+        }
+        // RFC 5246 §7.4.1.4: only extensions we offered may come back, each once.
+        for ext in hello.extensions where !offer.extensions.contains(ext.type) {
+            throw TLSError(.unsupportedExtension, "server sent \(ext.type), which was not offered")
+        }
+
+        var secureRenegotiation = false
+        var extendedMasterSecret = false
+        var ticketExpected = false
+        var alpn: String?
+        for ext in hello.extensions {
+            switch ext {
+            case .renegotiationInfo(let data):
+                // RFC 5746 §3.4: empty on the initial handshake.
+                guard data.isEmpty else {
+                    throw TLSError(.handshakeFailure, "non-empty renegotiation_info on the initial handshake")
+                }
+                secureRenegotiation = true
+            case .extendedMasterSecret:
+                extendedMasterSecret = true
+            case .sessionTicket(let data):
+                // RFC 5077 §3.2: the server's extension is empty.
+                guard data.isEmpty else { throw TLSError(.decodeError, "non-empty SessionTicket extension from server") }
+                ticketExpected = true
+            case .alpn(let protocols):
+                // RFC 7301 §3.1: exactly one, and one we offered.
+                guard protocols.count == 1, let chosen = String(validatingUTF8Bytes: protocols[0]),
+                      offer.alpn.contains(chosen) else {
+                    throw TLSError(.illegalParameter, "server selected an ALPN protocol that was not offered")
+                }
+                alpn = chosen
+            case .ecPointFormats(let formats):
+                // RFC 8422 §5.2: uncompressed must be among them.
+                guard formats.contains(.uncompressed) else {
+                    throw TLSError(.illegalParameter, "server does not support uncompressed points")
+                }
+            case .serverName, .supportedGroups, .signatureAlgorithms, .signatureAlgorithmsCert, .statusRequest,
+                 .supportedVersionsOffered, .supportedVersionSelected, .keyShareOffered, .keyShareSelected,
+                 .keyShareRetry, .preSharedKeyOffered, .preSharedKeySelected, .pskKeyExchangeModes, .earlyData,
+                 .cookie, .padding, .unknown:
+                continue
+            }
+        }
+        if ctx.configuration.requireExtendedMasterSecret, !extendedMasterSecret {
+            throw TLSError(.handshakeFailure, "server does not support extended master secret")
+        }
+
+        var transcript = self.transcript
+        transcript.selectHash(parameters.hash)
+        transcript.append(raw.bytes)
+        ctx.records.negotiatedVersion = .tls12
+        let negotiated = Negotiated12(
+            parameters: parameters,
+            clientRandom: offer.random,
+            serverRandom: hello.random,
+            sessionID: hello.sessionID,
+            extendedMasterSecret: extendedMasterSecret,
+            secureRenegotiation: secureRenegotiation,
+            ticketExpected: ticketExpected,
+            alpn: alpn,
+            serverName: offer.serverName,
+            transcript: transcript
+        )
+        return .waitCertificate(WaitCertificate(negotiated: negotiated, offer: offer))
+    }
+}
+
+/// RFC 5246 §7.4.2: ECDHE suites always authenticate the server with a certificate.
+struct WaitCertificate: Sendable {
+    var negotiated: Negotiated12
+    var offer: ClientOffer
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        switch message {
+        case .certificate(let certificate):
+            guard let leaf = certificate.entries.first else {
+                throw TLSError(.decodeError, "server sent an empty certificate list")
+            }
+            let key: PeerPublicKey
+            do {
+                key = try PeerPublicKey(certificateDER: leaf.certificate)
+            } catch {
+                throw TLSError(.badCertificate, "server certificate: \(error.message)")
+            }
+            guard Negotiation.peerKeyServes(key, negotiated.parameters.keyExchange) else {
+                throw TLSError(.unsupportedCertificate, "server certificate key does not fit \(negotiated.parameters.suite.openSSLName)")
+            }
+            var next = negotiated
+            next.transcript.append(raw.bytes)
+            return .waitServerKeyExchange(WaitServerKeyExchange(
+                negotiated: next, offer: offer, chain: certificate.entries.map(\.certificate), peerKey: key))
+        case .helloRequest:
+            return .waitCertificate(self)
+        case .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished,
+             .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.certificate], got: message.type)
+        }
+    }
+}
+
+/// RFC 8422 §5.4: the server's ephemeral key, signed over both randoms.
+struct WaitServerKeyExchange: Sendable {
+    var negotiated: Negotiated12
+    var offer: ClientOffer
+    var chain: [[UInt8]]
+    var peerKey: PeerPublicKey
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        switch message {
+        case .serverKeyExchange(let exchange):
+            guard offer.groups.contains(exchange.group) else {
+                throw TLSError(.illegalParameter, "server chose group \(exchange.group), which was not offered")
+            }
+            guard offer.signatureSchemes.contains(exchange.signatureScheme),
+                  peerKey.canVerify(exchange.signatureScheme, version: .tls12) else {
+                throw TLSError(.illegalParameter, "server signed with \(exchange.signatureScheme), which was not offered or does not fit its key")
+            }
+            let signed = negotiated.clientRandom + negotiated.serverRandom + exchange.signedParams
+            guard peerKey.verify(signature: exchange.signature, data: signed, scheme: exchange.signatureScheme) else {
+                throw TLSError(.decryptError, "bad ServerKeyExchange signature")
+            }
+            var next = negotiated
+            next.transcript.append(raw.bytes)
+            return .waitServerHelloDone(WaitServerHelloDone(
+                negotiated: next, chain: chain, group: exchange.group, serverPublicKey: exchange.publicKey,
+                signatureScheme: exchange.signatureScheme, certificateRequest: nil))
+        case .helloRequest:
+            return .waitServerKeyExchange(self)
+        case .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate,
+             .unknown:
+            throw TLSError.unexpectedMessage(expected: [.serverKeyExchange], got: message.type)
+        }
+    }
+}
+
+/// RFC 5246 §7.4.4–7.4.5: an optional CertificateRequest, then ServerHelloDone.
+struct WaitServerHelloDone: Sendable {
+    var negotiated: Negotiated12
+    var chain: [[UInt8]]
+    var group: NamedGroup
+    var serverPublicKey: [UInt8]
+    var signatureScheme: SignatureScheme
+    var certificateRequest: CertificateRequest12?
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        switch message {
+        case .certificateRequest12(let request) where certificateRequest == nil:
+            var next = self
+            next.certificateRequest = request
+            next.negotiated.transcript.append(raw.bytes)
+            return .waitServerHelloDone(next)
+        case .serverHelloDone:
+            var next = self
+            next.negotiated.transcript.append(raw.bytes)
+            let pending = WaitPeerVerification(pending: next)
+            switch ctx.configuration.certificateVerification {
+            case .none:
+                return try pending.sendFlight(verification: nil, &ctx)
+            case .required, .reportOnly:
+                ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: chain, hostname: ctx.serverName)))
+                return .waitPeerVerification(pending)
+            }
+        case .helloRequest:
+            return .waitServerHelloDone(self)
+        case .certificateRequest12, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
+             .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
+             .certificateRequest13, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus,
+             .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.serverHelloDone], got: message.type)
+        }
+    }
+}
+
+/// The server's chain is being verified outside the state machine (swift-certificates' verifier
+/// is asynchronous); nothing is read until the driver reports the result.
+struct WaitPeerVerification: Sendable {
+    var pending: WaitServerHelloDone
+
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> Client12State {
+        // Unreachable in practice: input is held while verifying. Kept total for safety.
+        throw TLSError.unexpectedMessage(expected: [], got: message.type)
+    }
+
+    /// RFC 5246 §7.4.6–7.4.9: [Certificate], ClientKeyExchange, ChangeCipherSpec, Finished.
+    func sendFlight(verification: VerificationResult?, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        if let verification, !verification.isValid, ctx.configuration.certificateVerification == .required {
+            throw TLSError.verificationFailed(verification)
+        }
+        var negotiated = pending.negotiated
+        let parameters = negotiated.parameters
+
+        // RFC 5246 §7.4.6: no client certificate yet, so answer a request with an empty list.
+        if pending.certificateRequest != nil {
+            let empty = HandshakeMessage.certificate(CertificateMessage(requestContext: [], entries: []))
+            negotiated.transcript.append(try ctx.records.writeHandshake(empty))
+        }
+
+        let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: pending.group) }
+        let preMasterSecret = try crypto { () throws(CryptoError) in
+            try exchange.sharedSecret(peerPublicKey: pending.serverPublicKey)
+        }
+        let keyExchange = HandshakeMessage.clientKeyExchange(ClientKeyExchange(publicKey: exchange.publicKeyBytes))
+        negotiated.transcript.append(try ctx.records.writeHandshake(keyExchange))
+
+        let keys = try Keys12.derive(preMasterSecret: preMasterSecret, negotiated: negotiated, ctx.configuration)
+        try ctx.records.writeChangeCipherSpec()
+        ctx.records.installWriteProtection(keys.clientProtection)
+
+        let verifyData = TLS12.verifyData(
+            masterSecret: keys.masterSecret, sender: .client,
+            handshakeHash: negotiated.transcript.currentHash(), hash: parameters.hash)
+        negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
+
+        let handshake = ClientHandshake12(
+            negotiated: negotiated, keys: keys, chain: pending.chain, group: pending.group,
+            signatureScheme: pending.signatureScheme, verification: verification, clientVerifyData: verifyData)
+        if negotiated.ticketExpected {
+            return .waitNewSessionTicket(WaitNewSessionTicket(handshake: handshake))
+        }
+        return .waitChangeCipherSpec(WaitChangeCipherSpec(handshake: handshake, ticket: nil))
+    }
+}
+
+/// Everything the end of a full client handshake needs.
+struct ClientHandshake12: Sendable {
+    var negotiated: Negotiated12
+    var keys: Keys12
+    var chain: [[UInt8]]
+    var group: NamedGroup
+    var signatureScheme: SignatureScheme
+    var verification: VerificationResult?
+    var clientVerifyData: [UInt8]
+}
+
+/// RFC 5077 §3.3: the server acknowledged SessionTicket, so NewSessionTicket comes before its CCS.
+struct WaitNewSessionTicket: Sendable {
+    var handshake: ClientHandshake12
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        switch message {
+        case .newSessionTicket12(let ticket):
+            var next = handshake
+            next.negotiated.transcript.append(raw.bytes)
+            // Not valid until the server's Finished is verified.
+            return .waitChangeCipherSpec(WaitChangeCipherSpec(handshake: next, ticket: ticket))
+        case .helloRequest:
+            return .waitNewSessionTicket(self)
+        case .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket13, .endOfEarlyData,
+             .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate,
+             .unknown:
+            throw TLSError.unexpectedMessage(expected: [.newSessionTicket], got: message.type)
+        }
+    }
+
+    func handleChangeCipherSpec() throws(TLSError) -> Client12State {
+        throw TLSError.unexpected("ChangeCipherSpec before the NewSessionTicket the server announced")
+    }
+}
+
+struct WaitChangeCipherSpec: Sendable {
+    var handshake: ClientHandshake12
+    var ticket: NewSessionTicket12?
+
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> Client12State {
+        if case .helloRequest = message { return .waitChangeCipherSpec(self) }
+        throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
+    }
+
+    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        try ctx.records.installReadProtection(handshake.keys.serverProtection)
+        return .waitFinished(WaitFinished(handshake: handshake, ticket: ticket))
+    }
+}
+
+/// RFC 5246 §7.4.9: the server's Finished, compared in constant time.
+struct WaitFinished: Sendable {
+    var handshake: ClientHandshake12
+    var ticket: NewSessionTicket12?
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        switch message {
+        case .finished(let finished):
+            let negotiated = handshake.negotiated
+            let expected = TLS12.verifyData(
+                masterSecret: handshake.keys.masterSecret, sender: .server,
+                handshakeHash: negotiated.transcript.currentHash(), hash: negotiated.parameters.hash)
+            guard constantTimeEquals(expected, finished.verifyData) else {
+                throw TLSError(.decryptError, "server Finished does not verify")
+            }
+            let summary = HandshakeSummary(
+                version: .tls12,
+                cipherSuite: negotiated.parameters.suite,
+                resumed: false,
+                group: handshake.group,
+                peerSignatureScheme: handshake.signatureScheme,
+                serverName: negotiated.serverName,
+                alpn: negotiated.alpn,
+                extendedMasterSecret: negotiated.extendedMasterSecret,
+                secureRenegotiation: negotiated.secureRenegotiation,
+                peerCertificates: handshake.chain,
+                verification: handshake.verification,
+                sessionID: negotiated.sessionID,
+                masterSecret: handshake.keys.masterSecret,
+                ticket: ticket.flatMap { $0.ticket.isEmpty ? nil : $0.ticket },
+                ticketLifetimeHint: ticket?.lifetimeHint
+            )
+            ctx.records.emit(.handshakeCompleted(summary))
+            return .connected(ClientConnected(
+                summary: summary, clientVerifyData: handshake.clientVerifyData, serverVerifyData: finished.verifyData))
+        case .helloRequest:
+            return .waitFinished(self)
+        case .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .certificateStatus,
+             .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.finished], got: message.type)
+        }
+    }
+}
+
+struct ClientConnected: Sendable {
+    var summary: HandshakeSummary
+    /// RFC 5746 §3.1: kept for a later renegotiation's renegotiation_info.
+    var clientVerifyData: [UInt8]
+    var serverVerifyData: [UInt8]
+
+    func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        switch message {
+        case .helloRequest:
+            // RFC 5246 §7.4.1.1 / RFC 5746 §4.2: we do not renegotiate; say so and go on.
+            try ctx.records.writeAlert(.warning(.noRenegotiation))
+            return .connected(self)
+        case .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished,
+             .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.helloRequest], got: message.type)
+        }
+    }
+}
+
+// MARK: - Keys
+
+extension Keys12 {
+    /// RFC 5246 §8.1 (or RFC 7627 §4 with extended master secret) and §6.3.
+    static func derive(preMasterSecret: [UInt8], negotiated: Negotiated12, _ configuration: TLSConfiguration) throws(TLSError) -> Keys12 {
+        let parameters = negotiated.parameters
+        let masterSecret: [UInt8]
+        if negotiated.extendedMasterSecret {
+            // The session hash covers the handshake up to and including ClientKeyExchange.
+            masterSecret = TLS12.extendedMasterSecret(
+                preMasterSecret: preMasterSecret, sessionHash: negotiated.transcript.currentHash(), hash: parameters.hash)
+        } else {
+            masterSecret = TLS12.masterSecret(
+                preMasterSecret: preMasterSecret, clientRandom: negotiated.clientRandom,
+                serverRandom: negotiated.serverRandom, hash: parameters.hash)
+        }
+        if let keyLog = configuration.keyLog {
+            keyLog(NSSKeyLog.line(label: "CLIENT_RANDOM", clientRandom: negotiated.clientRandom, secret: masterSecret))
+        }
+        return try fromMasterSecret(masterSecret, negotiated: negotiated)
+    }
+
+    static func fromMasterSecret(_ masterSecret: [UInt8], negotiated: Negotiated12) throws(TLSError) -> Keys12 {
+        let parameters = negotiated.parameters
+        let block = TLS12.keyBlock(
+            masterSecret: masterSecret, clientRandom: negotiated.clientRandom,
+            serverRandom: negotiated.serverRandom, parameters: parameters)
+        let client = try crypto { () throws(CryptoError) in
+            try RecordProtection(parameters: parameters, key: block.clientWriteKey, iv: block.clientWriteIV)
+        }
+        let server = try crypto { () throws(CryptoError) in
+            try RecordProtection(parameters: parameters, key: block.serverWriteKey, iv: block.serverWriteIV)
+        }
+        return Keys12(masterSecret: masterSecret, clientProtection: client, serverProtection: server)
+    }
+}
+
+extension TLSError {
+    /// The alert for a chain that did not verify, as OpenSSL picks it from the verify code.
+    static func verificationFailed(_ result: VerificationResult) -> TLSError {
+        switch result.code {
+        case 10: return TLSError(.certificateExpired, "certificate verify failed: \(result.message)")
+        case 18, 19, 20, 21: return TLSError(.unknownCA, "certificate verify failed: \(result.message)")
+        default: return TLSError(.badCertificate, "certificate verify failed: \(result.message)")
+        }
+    }
+}
+
+extension String {
+    init?(validatingUTF8Bytes bytes: [UInt8]) {
+        guard let string = String(bytes: bytes, encoding: .utf8) else { return nil }
+        self = string
+    }
+}

@@ -1,0 +1,115 @@
+import NIOCore
+import TesseraCrypto
+import TesseraWire
+
+/// A sans-I/O TLS client: bytes in, actions out. No sockets, no threads, no wall clock.
+///
+/// ```swift
+/// var client = ClientConnection(configuration: config, serverName: "example.com")
+/// for action in client.startHandshake() { ... }         // .send(ClientHello)
+/// for action in client.receive(bytesFromServer) { ... } // .send, .verifyPeer, .handshakeCompleted, ...
+/// ```
+public struct ClientConnection: Sendable {
+    private var driver: ConnectionDriver<ClientMachine>
+
+    public init(configuration: TLSConfiguration, serverName: String?, trace: Bool = false) {
+        var records = RecordLayer()
+        records.tracing = trace
+        // RFC 8446 §5.1 / RFC 5246 Appendix E.1: the first ClientHello's record says TLS 1.0.
+        records.writeRecordVersion = .tls10
+        records.traceVersion = configuration.maximumVersion
+        let ctx = ClientContext(configuration: configuration, records: records, serverName: serverName)
+        driver = ConnectionDriver(machine: ClientMachine(ctx: ctx))
+    }
+
+    public var isHandshakeComplete: Bool { driver.machine.isConnected }
+    public var isClosed: Bool { driver.machine.isClosed }
+
+    /// Sends the ClientHello.
+    public mutating func startHandshake() -> [TLSAction] {
+        guard case .start = driver.machine.state else { return [] }
+        driver.run { (machine: inout ClientMachine) throws(TLSError) in
+            let (hello, offer) = try ClientHelloBuilder.make(machine.ctx)
+            var transcript = Transcript()
+            transcript.append(try machine.ctx.records.writeHandshake(.clientHello(hello)))
+            machine.ctx.records.writeRecordVersion = .tls12
+            machine.state = .waitServerHello(WaitServerHello(offer: offer, transcript: transcript))
+        }
+        return driver.machine.records.takeActions()
+    }
+
+    public mutating func receive(_ bytes: ByteBuffer) -> [TLSAction] {
+        driver.receive(bytes)
+    }
+
+    /// The result of the `.verifyPeer` request; resumes the handshake.
+    public mutating func peerVerificationCompleted(_ result: VerificationResult) -> [TLSAction] {
+        guard case .waitPeerVerification(let waiting) = driver.machine.state else { return [] }
+        driver.run { (machine: inout ClientMachine) throws(TLSError) in
+            machine.state = try waiting.sendFlight(verification: result, &machine.ctx)
+        }
+        driver.processInput()
+        return driver.machine.records.takeActions()
+    }
+
+    public mutating func sendApplicationData(_ data: ByteBuffer) -> [TLSAction] {
+        driver.sendApplicationData(data)
+    }
+
+    /// Sends close_notify (RFC 5246 §7.2.1).
+    public mutating func close() -> [TLSAction] {
+        driver.close()
+    }
+}
+
+struct ClientMachine: ConnectionMachine {
+    var ctx: ClientContext
+    var state: Client12State = .start
+
+    var records: RecordLayer {
+        get { ctx.records }
+        set { ctx.records = newValue }
+    }
+
+    var isConnected: Bool {
+        if case .connected = state { return true }
+        return false
+    }
+
+    var isPaused: Bool {
+        if case .waitPeerVerification = state { return true }
+        return false
+    }
+
+    var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
+    mutating func markClosed() { state = .closed }
+
+    mutating func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage) throws(TLSError) {
+        switch state {
+        case .start, .closed: throw TLSError.unexpectedMessage(expected: [], got: message.type)
+        case .waitServerHello(let s): state = try s.handle(message, raw, &ctx)
+        case .waitCertificate(let s): state = try s.handle(message, raw, &ctx)
+        case .waitServerKeyExchange(let s): state = try s.handle(message, raw, &ctx)
+        case .waitServerHelloDone(let s): state = try s.handle(message, raw, &ctx)
+        case .waitPeerVerification(let s): state = try s.handle(message)
+        case .waitNewSessionTicket(let s): state = try s.handle(message, raw, &ctx)
+        case .waitChangeCipherSpec(let s): state = try s.handle(message)
+        case .waitFinished(let s): state = try s.handle(message, raw, &ctx)
+        case .connected(let s): state = try s.handle(message, &ctx)
+        }
+    }
+
+    mutating func handleChangeCipherSpec() throws(TLSError) {
+        switch state {
+        case .waitChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
+        case .waitNewSessionTicket(let s): state = try s.handleChangeCipherSpec()
+        case .start, .closed, .waitServerHello, .waitCertificate, .waitServerKeyExchange, .waitServerHelloDone,
+             .waitPeerVerification, .waitFinished, .connected:
+            throw TLSError.unexpected("ChangeCipherSpec")
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import NIOCore
+import TesseraWire
+
+/// A side's handshake logic as the driver sees it: messages and CCS in, state out.
+protocol ConnectionMachine: Sendable {
+    var records: RecordLayer { get set }
+    var isConnected: Bool { get }
+    /// Input is held (the client waits for certificate verification).
+    var isPaused: Bool { get }
+    var isClosed: Bool { get }
+    mutating func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage) throws(TLSError)
+    mutating func handleChangeCipherSpec() throws(TLSError)
+    mutating func markClosed()
+}
+
+/// What both sides do the same way: pull input, dispatch it, application data, alerts, close,
+/// and failing with exactly one alert.
+struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
+    var machine: Machine
+    /// Application data written before the handshake completed.
+    private var pendingWrites: [ByteBuffer] = []
+    private var sentCloseNotify = false
+
+    init(machine: Machine) {
+        self.machine = machine
+    }
+
+    mutating func receive(_ bytes: ByteBuffer) -> [TLSAction] {
+        guard !machine.isClosed else { return [] }
+        machine.records.receive(bytes)
+        processInput()
+        return machine.records.takeActions()
+    }
+
+    /// Runs `body` against the machine; a thrown error fails the connection.
+    mutating func run(_ body: (inout Machine) throws(TLSError) -> Void) {
+        do {
+            try body(&machine)
+        } catch {
+            fail(error)
+        }
+    }
+
+    mutating func processInput() {
+        while !machine.isClosed, !machine.isPaused {
+            let inbound: Inbound?
+            do {
+                inbound = try machine.records.nextInbound()
+            } catch {
+                fail(error)
+                return
+            }
+            guard let inbound else { return }
+            let wasConnected = machine.isConnected
+            step(inbound)
+            if !wasConnected, machine.isConnected { flushPendingWrites() }
+        }
+    }
+
+    private mutating func step(_ inbound: Inbound) {
+        switch inbound {
+        case .handshake(let message, let raw):
+            run { (machine: inout Machine) throws(TLSError) in try machine.handle(message, raw) }
+        case .changeCipherSpec:
+            run { (machine: inout Machine) throws(TLSError) in try machine.handleChangeCipherSpec() }
+        case .applicationData(let data):
+            guard machine.isConnected else {
+                fail(TLSError.unexpected("application data before the handshake completed"))
+                return
+            }
+            machine.records.emit(.applicationData(data))
+        case .alert(let alert):
+            handleAlert(alert)
+        }
+    }
+
+    private mutating func handleAlert(_ alert: Alert) {
+        if alert.alertDescription == .closeNotify {
+            // RFC 5246 §7.2.1: answer with our own close_notify and stop reading.
+            if !sentCloseNotify {
+                sentCloseNotify = true
+                try? machine.records.writeAlert(.warning(.closeNotify))
+            }
+            machine.markClosed()
+            machine.records.emit(.closed(nil))
+        } else if alert.level == .fatal {
+            machine.markClosed()
+            machine.records.emit(.closed(TLSError(
+                .peerAlert(alert.alertDescription), "peer sent fatal alert \(alert.alertDescription)")))
+        } else {
+            machine.records.emit(.alertReceived(alert))
+        }
+    }
+
+    mutating func sendApplicationData(_ data: ByteBuffer) -> [TLSAction] {
+        if machine.isConnected {
+            do {
+                try machine.records.writeApplicationData(data)
+            } catch {
+                fail(error)
+            }
+        } else if !machine.isClosed {
+            pendingWrites.append(data)
+        }
+        return machine.records.takeActions()
+    }
+
+    /// Sends close_notify (RFC 5246 §7.2.1). An established connection reads on until the peer's
+    /// close_notify; one still handshaking is closed at once.
+    mutating func close() -> [TLSAction] {
+        guard !machine.isClosed, !sentCloseNotify else { return machine.records.takeActions() }
+        sentCloseNotify = true
+        do {
+            try machine.records.writeAlert(.warning(.closeNotify))
+        } catch {
+            fail(error)
+        }
+        if !machine.isConnected, !machine.isClosed {
+            machine.markClosed()
+            machine.records.emit(.closed(nil))
+        }
+        return machine.records.takeActions()
+    }
+
+    private mutating func flushPendingWrites() {
+        let writes = pendingWrites
+        pendingWrites.removeAll()
+        for data in writes {
+            do {
+                try machine.records.writeApplicationData(data)
+            } catch {
+                fail(error)
+                return
+            }
+        }
+    }
+
+    /// Sends the alert for `error` (if any) and closes: the single exit for every failure.
+    mutating func fail(_ error: TLSError) {
+        guard !machine.isClosed else { return }
+        if let description = error.alert {
+            try? machine.records.writeAlert(.fatal(description))
+        }
+        machine.markClosed()
+        machine.records.emit(.closed(error))
+    }
+}

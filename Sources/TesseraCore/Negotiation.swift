@@ -1,0 +1,79 @@
+import TesseraCrypto
+import TesseraWire
+
+/// Choices both sides make the same way.
+enum Negotiation {
+    /// Server's choice of suite (server preference, RFC 5246 §7.4.1.3), limited to suites the
+    /// certificate can serve and for which a group is shared.
+    static func selectSuite12(
+        offered: [CipherSuite],
+        configured: [CipherSuiteParameters],
+        key: SigningKey
+    ) -> CipherSuiteParameters? {
+        let offeredSet = Set(offered)
+        return configured.first { parameters in
+            offeredSet.contains(parameters.suite) && keyServes(key, parameters.keyExchange)
+        }
+    }
+
+    /// RFC 8422 §5.1: ECDHE_ECDSA needs an ECDSA (or EdDSA) certificate, ECDHE_RSA an RSA one.
+    static func keyServes(_ key: SigningKey, _ exchange: KeyExchangeAlgorithm) -> Bool {
+        switch (key.kind, exchange) {
+        case (.p256, .ecdheECDSA), (.p384, .ecdheECDSA), (.ed25519, .ecdheECDSA): return true
+        case (.rsa, .ecdheRSA): return true
+        case (_, .tls13): return true
+        default: return false
+        }
+    }
+
+    static func peerKeyServes(_ key: PeerPublicKey, _ exchange: KeyExchangeAlgorithm) -> Bool {
+        switch exchange {
+        case .ecdheECDSA:
+            return key.canVerify(.ecdsaSecp256r1SHA256, version: .tls12)
+                || key.canVerify(.ecdsaSecp384r1SHA384, version: .tls12)
+                || key.canVerify(.ecdsaSecp521r1SHA512, version: .tls12)
+                || key.canVerify(.ed25519, version: .tls12)
+        case .ecdheRSA:
+            return key.canVerify(.rsaPKCS1SHA256, version: .tls12) || key.canVerify(.rsaPSSRSAESHA256, version: .tls12)
+        case .tls13:
+            return true
+        }
+    }
+
+    /// First of ours the peer also lists (ours in preference order).
+    static func firstCommon<T: Hashable>(ours: [T], theirs: [T]) -> T? {
+        let theirSet = Set(theirs)
+        return ours.first { theirSet.contains($0) }
+    }
+
+    static let implementedGroups: Set<NamedGroup> = [.x25519, .secp256r1, .secp384r1]
+}
+
+extension Array where Element == Extension {
+    func first(_ type: ExtensionType) -> Extension? {
+        first { $0.type == type }
+    }
+
+    func contains(_ type: ExtensionType) -> Bool {
+        contains { $0.type == type }
+    }
+}
+
+extension Alert {
+    static func fatal(_ description: AlertDescription) -> Alert {
+        Alert(level: .fatal, alertDescription: description)
+    }
+
+    static func warning(_ description: AlertDescription) -> Alert {
+        Alert(level: .warning, alertDescription: description)
+    }
+}
+
+extension String {
+    /// RFC 6066 §3: literal IP addresses are not sent as server names.
+    var isIPAddressLiteral: Bool {
+        let parts = split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { return true }
+        return contains(":")
+    }
+}

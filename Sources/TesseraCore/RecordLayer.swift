@@ -1,0 +1,260 @@
+import NIOCore
+import TesseraCrypto
+import TesseraWire
+
+/// One unit of input for a state machine, in the order it arrived.
+enum Inbound {
+    case handshake(HandshakeMessage, RawHandshakeMessage)
+    case changeCipherSpec
+    case applicationData(ByteBuffer)
+    case alert(Alert)
+}
+
+/// Records in and out: framing, protection, handshake reassembly, coalesced output and the
+/// `-msg` trace. Shared by both sides and both versions; the state machines decide what is
+/// allowed, this only decides what is well formed.
+struct RecordLayer: Sendable {
+    private var parser = RecordParser()
+    private var reassembler = HandshakeReassembler()
+    private var readProtection: RecordProtection?
+    private var writeProtection: RecordProtection?
+    /// The version our records carry. The first ClientHello goes out as TLS 1.0 for old
+    /// middleboxes (RFC 8446 §5.1, RFC 5246 Appendix E.1).
+    var writeRecordVersion: ProtocolVersion = .tls12
+    /// Once negotiated, every record must carry it.
+    var negotiatedVersion: ProtocolVersion?
+    /// What `-msg` prints for messages before a version is negotiated.
+    var traceVersion: ProtocolVersion = .tls12
+    var tracing = false
+
+    private var output = ByteBuffer()
+    private(set) var actions: [TLSAction] = []
+
+    /// DoS guards: a peer may not make us spin on empty records or warning alerts.
+    private var consecutiveEmptyRecords = 0
+    private var consecutiveWarnings = 0
+    private static let maximumConsecutiveEmptyRecords = 32
+    private static let maximumConsecutiveWarnings = 4
+
+    var isReadProtected: Bool { readProtection != nil }
+    var isWriteProtected: Bool { writeProtection != nil }
+    var hasBufferedHandshakeBytes: Bool { reassembler.hasBufferedBytes }
+
+    // MARK: Input
+
+    mutating func receive(_ bytes: ByteBuffer) {
+        parser.append(bytes)
+    }
+
+    /// The next message, CCS, alert or application data, or nil when more bytes are needed.
+    mutating func nextInbound() throws(TLSError) -> Inbound? {
+        while true {
+            if let raw = try decoding({ () throws(WireError) in try reassembler.nextMessage() }) {
+                let message = try decoding { () throws(WireError) in
+                    try HandshakeMessage(decoding: raw, version: negotiatedVersion ?? .tls12)
+                }
+                trace(.received, .handshake(raw.type), Array(raw.bytes.readableBytesView))
+                return .handshake(message, raw)
+            }
+            guard let record = try decoding({ () throws(WireError) in try parser.nextRecord() }) else {
+                return nil
+            }
+            if let inbound = try process(record) {
+                return inbound
+            }
+        }
+    }
+
+    private mutating func process(_ record: TLSRecord) throws(TLSError) -> Inbound? {
+        if tracing {
+            var header = ByteBuffer()
+            header.writeInteger(record.contentType.rawValue)
+            header.writeInteger(record.version.rawValue)
+            header.writeInteger(UInt16(truncatingIfNeeded: record.fragment.readableBytes))
+            trace(.received, .recordHeader, Array(header.readableBytesView))
+        }
+        // RFC 5246 Appendix E.1: once the version is settled every protected record carries it.
+        // Plaintext handshake records are judged by the state machine, which tells a stray
+        // message (unexpected_message) from a wrong one.
+        if let negotiatedVersion, readProtection != nil, record.version != negotiatedVersion,
+           !(negotiatedVersion == .tls13 && record.version == .tls12) {
+            throw TLSError(.protocolVersion, "wrong version number: record carries \(record.version)")
+        }
+        var contentType = record.contentType
+        var fragment = record.fragment
+        if var protection = readProtection {
+            // RFC 8446 §5: a CCS may arrive unprotected during a TLS 1.3 handshake; never in 1.2.
+            if negotiatedVersion == .tls13, record.contentType == .changeCipherSpec {
+                contentType = .changeCipherSpec
+            } else {
+                let opened = try crypto { () throws(CryptoError) in try protection.open(record) }
+                readProtection = protection
+                contentType = opened.contentType
+                fragment = opened.plaintext
+            }
+        } else if fragment.readableBytes > TLSRecord.maxPlaintextLength {
+            // RFC 5246 §6.2.1
+            throw TLSError(.recordOverflow, "plaintext record of \(fragment.readableBytes) bytes")
+        }
+
+        if fragment.readableBytes == 0 {
+            consecutiveEmptyRecords += 1
+            guard consecutiveEmptyRecords <= Self.maximumConsecutiveEmptyRecords else {
+                throw TLSError.unexpected("run of empty records")
+            }
+        } else {
+            consecutiveEmptyRecords = 0
+        }
+        if contentType != .alert { consecutiveWarnings = 0 }
+
+        switch contentType {
+        case .handshake:
+            // RFC 8446 §5.1: no zero-length handshake fragments.
+            guard fragment.readableBytes > 0 else { throw TLSError.unexpected("empty handshake record") }
+            reassembler.append(fragment)
+            return nil
+        case .changeCipherSpec:
+            // RFC 5246 §7.1: a single byte of value 1, never interleaved with a partial message.
+            try decoding { () throws(WireError) in try ChangeCipherSpec.validate(fragment) }
+            guard !reassembler.hasBufferedBytes else {
+                throw TLSError.unexpected("ChangeCipherSpec inside a fragmented handshake message")
+            }
+            trace(.received, .changeCipherSpec, Array(fragment.readableBytesView))
+            return .changeCipherSpec
+        case .alert:
+            guard !reassembler.hasBufferedBytes else {
+                throw TLSError.unexpected("alert inside a fragmented handshake message")
+            }
+            let alert = try decoding { () throws(WireError) in try Alert(decoding: fragment) }
+            trace(.received, .alert(alert), Array(fragment.readableBytesView))
+            if alert.level == .warning, alert.alertDescription != .closeNotify {
+                consecutiveWarnings += 1
+                guard consecutiveWarnings <= Self.maximumConsecutiveWarnings else {
+                    throw TLSError.unexpected("run of warning alerts")
+                }
+            }
+            return .alert(alert)
+        case .applicationData:
+            guard !reassembler.hasBufferedBytes else {
+                throw TLSError.unexpected("application data inside a fragmented handshake message")
+            }
+            guard readProtection != nil else {
+                throw TLSError.unexpected("unprotected application data")
+            }
+            return .applicationData(fragment)
+        default:
+            throw TLSError(.unexpectedMessage, "unexpected record type \(contentType)")
+        }
+    }
+
+    // MARK: Keys
+
+    /// Keys change only at record boundaries (RFC 8446 §5.1).
+    mutating func installReadProtection(_ protection: RecordProtection) throws(TLSError) {
+        guard !reassembler.hasBufferedBytes else {
+            throw TLSError.unexpected("key change with a partial handshake message buffered")
+        }
+        readProtection = protection
+    }
+
+    mutating func installWriteProtection(_ protection: RecordProtection) {
+        writeProtection = protection
+    }
+
+    // MARK: Output
+
+    /// Encodes `message`, writes it in its own record(s) and returns its bytes for the transcript.
+    @discardableResult
+    mutating func writeHandshake(_ message: HandshakeMessage) throws(TLSError) -> ByteBuffer {
+        let bytes = message.encoded(version: negotiatedVersion ?? .tls12)
+        trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
+        try writeRecords(.handshake, bytes.readableBytesView)
+        return bytes
+    }
+
+    mutating func writeChangeCipherSpec() throws(TLSError) {
+        let body = ByteBuffer(bytes: ChangeCipherSpec.body)
+        trace(.sent, .changeCipherSpec, ChangeCipherSpec.body)
+        try writeRecords(.changeCipherSpec, body.readableBytesView)
+    }
+
+    mutating func writeAlert(_ alert: Alert) throws(TLSError) {
+        var body = ByteBuffer()
+        alert.encode(into: &body)
+        trace(.sent, .alert(alert), Array(body.readableBytesView))
+        try writeRecords(.alert, body.readableBytesView)
+    }
+
+    mutating func writeApplicationData(_ data: ByteBuffer) throws(TLSError) {
+        try writeRecords(.applicationData, data.readableBytesView)
+    }
+
+    /// Splits into records of at most 2^14 bytes (RFC 5246 §6.2.1) and protects them.
+    private mutating func writeRecords(_ type: ContentType, _ payload: ByteBufferView) throws(TLSError) {
+        var start = payload.startIndex
+        repeat {
+            let end = payload.index(start, offsetBy: min(TLSRecord.maxPlaintextLength, payload.endIndex - start))
+            let chunk = payload[start..<end]
+            if var protection = writeProtection {
+                let headerIndex = output.writerIndex
+                try crypto { () throws(CryptoError) in try protection.seal(contentType: type, plaintext: chunk, into: &output) }
+                writeProtection = protection
+                traceHeader(at: headerIndex)
+            } else {
+                let headerIndex = output.writerIndex
+                output.writeInteger(type.rawValue)
+                output.writeInteger(writeRecordVersion.rawValue)
+                output.writeInteger(UInt16(truncatingIfNeeded: chunk.count))
+                output.writeBytes(chunk)
+                traceHeader(at: headerIndex)
+            }
+            start = end
+        } while start < payload.endIndex
+    }
+
+    private mutating func traceHeader(at index: Int) {
+        guard tracing, let header = output.getBytes(at: index, length: TLSRecord.headerLength) else { return }
+        // OpenSSL prints the record header before the message it carries.
+        let event = TraceEvent(direction: .sent, version: recordTraceVersion(header), kind: .recordHeader, bytes: header)
+        if let last = actions.last, case .trace(let previous) = last, previous.direction == .sent,
+           previous.kind != .recordHeader {
+            actions.insert(.trace(event), at: actions.count - 1)
+        } else {
+            actions.append(.trace(event))
+        }
+    }
+
+    private func recordTraceVersion(_ header: [UInt8]) -> ProtocolVersion {
+        guard header.count >= 3 else { return traceVersion }
+        return ProtocolVersion(rawValue: UInt16(header[1]) << 8 | UInt16(header[2]))
+    }
+
+    private mutating func trace(_ direction: TraceEvent.Direction, _ kind: TraceEvent.Kind, _ bytes: [UInt8]) {
+        guard tracing else { return }
+        let version: ProtocolVersion
+        if case .recordHeader = kind {
+            version = recordTraceVersion(bytes)
+        } else {
+            version = negotiatedVersion ?? traceVersion
+        }
+        actions.append(.trace(TraceEvent(direction: direction, version: version, kind: kind, bytes: bytes)))
+    }
+
+    /// Adds a non-trace action after flushing pending output, so that actions keep their order.
+    mutating func emit(_ action: TLSAction) {
+        flush()
+        actions.append(action)
+    }
+
+    mutating func flush() {
+        guard output.readableBytes > 0 else { return }
+        actions.append(.send(output))
+        output = ByteBuffer()
+    }
+
+    mutating func takeActions() -> [TLSAction] {
+        flush()
+        defer { actions.removeAll(keepingCapacity: true) }
+        return actions
+    }
+}

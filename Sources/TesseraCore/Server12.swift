@@ -1,0 +1,276 @@
+import Foundation
+import NIOCore
+import TesseraCrypto
+import TesseraWire
+
+// The TLS 1.2 server (RFC 5246 §7.3, RFC 8422, RFC 7627, RFC 5746, RFC 7301).
+
+struct ServerContext: Sendable {
+    let configuration: TLSConfiguration
+    var records: RecordLayer
+}
+
+enum Server12State: Sendable {
+    case waitClientHello(WaitClientHello)
+    case waitClientKeyExchange(WaitClientKeyExchange)
+    case waitClientChangeCipherSpec(WaitClientChangeCipherSpec)
+    case waitClientFinished(WaitClientFinished)
+    case connected(ServerConnected)
+    case closed
+}
+
+/// The server's half of a full handshake after its first flight.
+struct ServerHandshake12: Sendable {
+    var negotiated: Negotiated12
+    var group: NamedGroup
+    var signatureScheme: SignatureScheme
+    var exchange: EphemeralKeyExchange
+}
+
+/// RFC 5246 §7.4.1.2: the connection starts with the client's hello.
+struct WaitClientHello: Sendable {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+        switch message {
+        case .clientHello(let hello):
+            return try respond(to: hello, raw, &ctx)
+        case .helloRequest, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished,
+             .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.clientHello], got: message.type)
+        }
+    }
+
+    private func respond(to hello: ClientHello, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+        let configuration = ctx.configuration
+        guard let chain = configuration.certificateChain, let key = configuration.privateKey else {
+            throw TLSError(.internalError, "server has no certificate and key")
+        }
+        try negotiateVersion(hello)
+
+        // RFC 5246 §7.4.1.2: null compression must be offered.
+        guard hello.compressionMethods.contains(0) else {
+            throw TLSError(.illegalParameter, "client did not offer null compression")
+        }
+
+        // RFC 5746 §3.6: the SCSV or an empty renegotiation_info says the client is secure.
+        var secureRenegotiation = hello.cipherSuites.contains(.emptyRenegotiationInfoSCSV)
+        var clientGroups: [NamedGroup]?
+        var clientSchemes: [SignatureScheme]?
+        var clientALPN: [String]?
+        var serverName: String?
+        var extendedMasterSecret = false
+        var pointFormatsOffered = false
+        for ext in hello.extensions {
+            switch ext {
+            case .renegotiationInfo(let data):
+                guard data.isEmpty else {
+                    throw TLSError(.handshakeFailure, "non-empty renegotiation_info on the initial handshake")
+                }
+                secureRenegotiation = true
+            case .supportedGroups(let groups):
+                clientGroups = groups
+            case .signatureAlgorithms(let schemes):
+                clientSchemes = schemes
+            case .alpn(let protocols):
+                clientALPN = protocols.compactMap { String(validatingUTF8Bytes: $0) }
+            case .serverName(let names):
+                serverName = names.first
+            case .extendedMasterSecret:
+                extendedMasterSecret = configuration.extendedMasterSecret
+            case .ecPointFormats(let formats):
+                // RFC 8422 §5.1.2: uncompressed is the one format we speak.
+                guard formats.contains(.uncompressed) else {
+                    throw TLSError(.illegalParameter, "client does not support uncompressed points")
+                }
+                pointFormatsOffered = true
+            case .signatureAlgorithmsCert, .statusRequest, .sessionTicket, .supportedVersionsOffered,
+                 .supportedVersionSelected, .keyShareOffered, .keyShareSelected, .keyShareRetry,
+                 .preSharedKeyOffered, .preSharedKeySelected, .pskKeyExchangeModes, .earlyData, .cookie,
+                 .padding, .unknown:
+                continue
+            }
+        }
+        if configuration.requireExtendedMasterSecret, !extendedMasterSecret {
+            throw TLSError(.handshakeFailure, "client does not support extended master secret")
+        }
+
+        // RFC 8422 §4: without supported_groups the client is taken to accept any curve.
+        let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
+        guard let group = Negotiation.firstCommon(ours: groups, theirs: clientGroups ?? groups) else {
+            throw TLSError(.handshakeFailure, "no shared group")
+        }
+        guard let parameters = Negotiation.selectSuite12(
+            offered: hello.cipherSuites, configured: configuration.tls12Suites, key: key) else {
+            throw TLSError(.handshakeFailure, "no shared cipher")
+        }
+        // RFC 5246 §7.4.1.4.1: without signature_algorithms the client only takes SHA-1, which we
+        // do not sign with.
+        guard let signatureScheme = Negotiation.firstCommon(
+            ours: key.supportedSchemes(version: .tls12), theirs: clientSchemes ?? []) else {
+            throw TLSError(.handshakeFailure, "no shared signature algorithm")
+        }
+        var alpn: String?
+        if let clientALPN, !configuration.alpnProtocols.isEmpty {
+            // RFC 7301 §3.2: no overlap is fatal.
+            guard let chosen = Negotiation.firstCommon(ours: configuration.alpnProtocols, theirs: clientALPN) else {
+                throw TLSError(.noApplicationProtocol, "no shared application protocol")
+            }
+            alpn = chosen
+        }
+
+        var serverExtensions: [Extension] = []
+        if secureRenegotiation { serverExtensions.append(.renegotiationInfo([])) }
+        if extendedMasterSecret { serverExtensions.append(.extendedMasterSecret) }
+        if pointFormatsOffered { serverExtensions.append(.ecPointFormats([.uncompressed])) }
+        if let alpn { serverExtensions.append(.alpn([Array(alpn.utf8)])) }
+
+        let serverRandom = SecureRandom.bytes(32)
+        let serverHello = ServerHello(
+            legacyVersion: .tls12, random: serverRandom, sessionID: [],
+            cipherSuite: parameters.suite, compressionMethod: 0, extensions: serverExtensions)
+
+        var transcript = Transcript(hash: parameters.hash)
+        transcript.append(raw.bytes)
+        ctx.records.negotiatedVersion = .tls12
+        transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
+
+        let certificate = CertificateMessage(
+            requestContext: [], entries: chain.derEncoded.map { CertificateEntry(certificate: $0, extensions: []) })
+        transcript.append(try ctx.records.writeHandshake(.certificate(certificate)))
+
+        // RFC 8422 §5.4: sign client_random + server_random + ServerECDHParams.
+        let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: group) }
+        var keyExchange = ServerKeyExchange(
+            curveType: 3, group: group, publicKey: exchange.publicKeyBytes,
+            signatureScheme: signatureScheme, signature: [])
+        let signed = hello.random + serverRandom + keyExchange.signedParams
+        keyExchange.signature = try crypto { () throws(CryptoError) in try key.sign(signed, scheme: signatureScheme) }
+        transcript.append(try ctx.records.writeHandshake(.serverKeyExchange(keyExchange)))
+        transcript.append(try ctx.records.writeHandshake(.serverHelloDone))
+
+        let negotiated = Negotiated12(
+            parameters: parameters, clientRandom: hello.random, serverRandom: serverRandom, sessionID: [],
+            extendedMasterSecret: extendedMasterSecret, secureRenegotiation: secureRenegotiation,
+            ticketExpected: false, alpn: alpn, serverName: serverName, transcript: transcript)
+        return .waitClientKeyExchange(WaitClientKeyExchange(handshake: ServerHandshake12(
+            negotiated: negotiated, group: group, signatureScheme: signatureScheme, exchange: exchange)))
+    }
+
+    /// RFC 5246 Appendix E.1 and RFC 8446 §4.2.1: TLS 1.2 or nothing. Older clients get
+    /// protocol_version.
+    private func negotiateVersion(_ hello: ClientHello) throws(TLSError) {
+        if case .supportedVersionsOffered(let versions) = hello.extensions.first(.supportedVersions) {
+            guard versions.contains(.tls12) else {
+                throw TLSError(.protocolVersion, "client offers none of our versions: \(versions)")
+            }
+            return
+        }
+        guard hello.legacyVersion.rawValue >= ProtocolVersion.tls12.rawValue else {
+            throw TLSError(.protocolVersion, "client offers \(hello.legacyVersion); TLS 1.2 is the minimum")
+        }
+    }
+}
+
+/// RFC 5246 §7.4.7: the client's ephemeral key.
+struct WaitClientKeyExchange: Sendable {
+    var handshake: ServerHandshake12
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+        switch message {
+        case .clientKeyExchange(let keyExchange):
+            let preMasterSecret = try crypto { () throws(CryptoError) in
+                try handshake.exchange.sharedSecret(peerPublicKey: keyExchange.publicKey)
+            }
+            var negotiated = handshake.negotiated
+            negotiated.transcript.append(raw.bytes)
+            let keys = try Keys12.derive(preMasterSecret: preMasterSecret, negotiated: negotiated, ctx.configuration)
+            var next = handshake
+            next.negotiated = negotiated
+            return .waitClientChangeCipherSpec(WaitClientChangeCipherSpec(handshake: next, keys: keys))
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
+             .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
+             .certificateRequest12, .certificateRequest13, .serverHelloDone, .certificateVerify, .finished,
+             .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.clientKeyExchange], got: message.type)
+        }
+    }
+}
+
+struct WaitClientChangeCipherSpec: Sendable {
+    var handshake: ServerHandshake12
+    var keys: Keys12
+
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> Server12State {
+        throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
+    }
+
+    func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+        try ctx.records.installReadProtection(keys.clientProtection)
+        return .waitClientFinished(WaitClientFinished(handshake: handshake, keys: keys))
+    }
+}
+
+/// RFC 5246 §7.4.9: verify the client's Finished, then send ours.
+struct WaitClientFinished: Sendable {
+    var handshake: ServerHandshake12
+    var keys: Keys12
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+        switch message {
+        case .finished(let finished):
+            var negotiated = handshake.negotiated
+            let hash = negotiated.parameters.hash
+            let expected = TLS12.verifyData(
+                masterSecret: keys.masterSecret, sender: .client,
+                handshakeHash: negotiated.transcript.currentHash(), hash: hash)
+            guard constantTimeEquals(expected, finished.verifyData) else {
+                throw TLSError(.decryptError, "client Finished does not verify")
+            }
+            negotiated.transcript.append(raw.bytes)
+
+            try ctx.records.writeChangeCipherSpec()
+            ctx.records.installWriteProtection(keys.serverProtection)
+            let serverVerifyData = TLS12.verifyData(
+                masterSecret: keys.masterSecret, sender: .server,
+                handshakeHash: negotiated.transcript.currentHash(), hash: hash)
+            negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
+
+            let summary = HandshakeSummary(
+                version: .tls12, cipherSuite: negotiated.parameters.suite, resumed: false,
+                group: handshake.group, peerSignatureScheme: nil, serverName: negotiated.serverName,
+                alpn: negotiated.alpn, extendedMasterSecret: negotiated.extendedMasterSecret,
+                secureRenegotiation: negotiated.secureRenegotiation, peerCertificates: [], verification: nil,
+                sessionID: negotiated.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
+            ctx.records.emit(.handshakeCompleted(summary))
+            return .connected(ServerConnected(
+                summary: summary, clientVerifyData: finished.verifyData, serverVerifyData: serverVerifyData))
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
+             .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
+             .certificateRequest12, .certificateRequest13, .serverHelloDone, .certificateVerify,
+             .clientKeyExchange, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.finished], got: message.type)
+        }
+    }
+}
+
+struct ServerConnected: Sendable {
+    var summary: HandshakeSummary
+    var clientVerifyData: [UInt8]
+    var serverVerifyData: [UInt8]
+
+    func handle(_ message: HandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+        switch message {
+        case .clientHello:
+            // RFC 5746 §4.4 / RFC 5246 §7.2.2: renegotiation is off by default; refuse with a
+            // warning and go on.
+            try ctx.records.writeAlert(.warning(.noRenegotiation))
+            return .connected(self)
+        case .helloRequest, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished,
+             .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.clientHello], got: message.type)
+        }
+    }
+}

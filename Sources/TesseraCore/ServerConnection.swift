@@ -1,0 +1,73 @@
+import NIOCore
+import TesseraWire
+
+/// A sans-I/O TLS server: bytes in, actions out.
+public struct ServerConnection: Sendable {
+    private var driver: ConnectionDriver<ServerMachine>
+
+    public init(configuration: TLSConfiguration, trace: Bool = false) {
+        var records = RecordLayer()
+        records.tracing = trace
+        records.traceVersion = configuration.maximumVersion
+        driver = ConnectionDriver(machine: ServerMachine(ctx: ServerContext(configuration: configuration, records: records)))
+    }
+
+    public var isHandshakeComplete: Bool { driver.machine.isConnected }
+    public var isClosed: Bool { driver.machine.isClosed }
+
+    public mutating func receive(_ bytes: ByteBuffer) -> [TLSAction] {
+        driver.receive(bytes)
+    }
+
+    public mutating func sendApplicationData(_ data: ByteBuffer) -> [TLSAction] {
+        driver.sendApplicationData(data)
+    }
+
+    /// Sends close_notify (RFC 5246 §7.2.1).
+    public mutating func close() -> [TLSAction] {
+        driver.close()
+    }
+}
+
+struct ServerMachine: ConnectionMachine {
+    var ctx: ServerContext
+    var state: Server12State = .waitClientHello(WaitClientHello())
+
+    var records: RecordLayer {
+        get { ctx.records }
+        set { ctx.records = newValue }
+    }
+
+    var isConnected: Bool {
+        if case .connected = state { return true }
+        return false
+    }
+
+    var isPaused: Bool { false }
+
+    var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
+    mutating func markClosed() { state = .closed }
+
+    mutating func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage) throws(TLSError) {
+        switch state {
+        case .closed: throw TLSError.unexpectedMessage(expected: [], got: message.type)
+        case .waitClientHello(let s): state = try s.handle(message, raw, &ctx)
+        case .waitClientKeyExchange(let s): state = try s.handle(message, raw, &ctx)
+        case .waitClientChangeCipherSpec(let s): state = try s.handle(message)
+        case .waitClientFinished(let s): state = try s.handle(message, raw, &ctx)
+        case .connected(let s): state = try s.handle(message, &ctx)
+        }
+    }
+
+    mutating func handleChangeCipherSpec() throws(TLSError) {
+        switch state {
+        case .waitClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
+        case .closed, .waitClientHello, .waitClientKeyExchange, .waitClientFinished, .connected:
+            throw TLSError.unexpected("ChangeCipherSpec")
+        }
+    }
+}

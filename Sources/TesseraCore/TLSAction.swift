@@ -1,0 +1,65 @@
+import NIOCore
+import TesseraCrypto
+import TesseraWire
+
+/// What a sans-I/O connection asks its driver to do. Feed bytes in, carry out the actions in order.
+public enum TLSAction: Sendable {
+    /// Write these bytes to the peer.
+    case send(ByteBuffer)
+    /// Verify the server's chain (asynchronously), then call `peerVerificationCompleted(_:)`.
+    /// Input is held until then.
+    case verifyPeer(PeerVerificationRequest)
+    case handshakeCompleted(HandshakeSummary)
+    case applicationData(ByteBuffer)
+    /// A non-fatal alert from the peer (other than close_notify).
+    case alertReceived(Alert)
+    case trace(TraceEvent)
+    /// The connection is over. `nil`: closed cleanly by close_notify.
+    case closed(TLSError?)
+}
+
+public struct PeerVerificationRequest: Sendable {
+    /// DER certificates, leaf first, as the server sent them.
+    public var chain: [[UInt8]]
+    public var hostname: String?
+}
+
+/// The outcome of a handshake, for reports and `-www` pages.
+public struct HandshakeSummary: Sendable {
+    public var version: ProtocolVersion
+    public var cipherSuite: CipherSuite
+    public var resumed: Bool
+    public var group: NamedGroup?
+    public var peerSignatureScheme: SignatureScheme?
+    public var serverName: String?
+    public var alpn: String?
+    public var extendedMasterSecret: Bool
+    public var secureRenegotiation: Bool
+    /// DER certificates of the peer, leaf first.
+    public var peerCertificates: [[UInt8]]
+    public var verification: VerificationResult?
+    public var sessionID: [UInt8]
+    public var masterSecret: [UInt8]
+    public var ticket: [UInt8]?
+    public var ticketLifetimeHint: UInt32?
+}
+
+/// One line of a `-msg` trace, as OpenSSL's message callback sees it.
+public struct TraceEvent: Sendable, Hashable {
+    public enum Direction: Sendable, Hashable { case sent, received }
+    public enum Kind: Sendable, Hashable {
+        /// The 5-byte header of a record.
+        case recordHeader
+        case handshake(HandshakeType)
+        case changeCipherSpec
+        case alert(Alert)
+        case applicationData
+    }
+
+    public var direction: Direction
+    /// The connection's version at the time (OpenSSL prints this, not the record's, for messages).
+    public var version: ProtocolVersion
+    public var kind: Kind
+    /// The message as carried (handshake header included), or the record header.
+    public var bytes: [UInt8]
+}

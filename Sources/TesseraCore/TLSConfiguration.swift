@@ -1,0 +1,64 @@
+import TesseraCrypto
+import TesseraWire
+
+/// What a connection may negotiate and with which credentials. Shared by many connections.
+public struct TLSConfiguration: Sendable {
+    /// How the client treats the server's certificate chain.
+    public enum CertificateVerification: Sendable, Hashable {
+        /// Verify and abort the handshake on failure (openssl's `-verify_return_error`).
+        case required
+        /// Verify and report the result, but go on (openssl s_client's default).
+        case reportOnly
+        /// Do not verify at all.
+        case none
+    }
+
+    public var minimumVersion: ProtocolVersion = .tls12
+    public var maximumVersion: ProtocolVersion = .tls12
+    /// In preference order. Only ECDHE with AEAD is implemented; anything else is ignored.
+    public var cipherSuites: [CipherSuite] = TLSConfiguration.defaultCipherSuites
+    /// Key-exchange groups in preference order.
+    public var groups: [NamedGroup] = [.x25519, .secp256r1, .secp384r1]
+    /// Signature schemes we accept from the peer, in preference order.
+    public var signatureSchemes: [SignatureScheme] = TLSConfiguration.defaultSignatureSchemes
+    /// Our certificate chain (leaf first) and its key: required for a server.
+    public var certificateChain: CertificateChain?
+    public var privateKey: SigningKey?
+    /// ALPN protocols in preference order (RFC 7301).
+    public var alpnProtocols: [String] = []
+    public var certificateVerification: CertificateVerification = .required
+    public var trustRoots: TrustRoots = .system
+    /// Offer (client) or accept (server) RFC 7627 extended master secret. On by default.
+    public var extendedMasterSecret = true
+    /// Refuse peers that do not negotiate extended master secret.
+    public var requireExtendedMasterSecret = false
+    /// Server: allow a client to renegotiate (RFC 5746 secure renegotiation only). Off by default:
+    /// a renegotiating ClientHello gets a `no_renegotiation` warning.
+    public var allowClientRenegotiation = false
+    /// Receives NSS key log lines (`CLIENT_RANDOM ...`). Nothing is logged unless set.
+    public var keyLog: (@Sendable (String) -> Void)?
+    /// The connection's clock.
+    public var clock: any TLSClock = SystemClock()
+
+    public init() {}
+
+    public static let defaultCipherSuites: [CipherSuite] = [
+        .ecdheECDSAWithAES128GCMSHA256, .ecdheRSAWithAES128GCMSHA256,
+        .ecdheECDSAWithAES256GCMSHA384, .ecdheRSAWithAES256GCMSHA384,
+        .ecdheECDSAWithChaCha20Poly1305SHA256, .ecdheRSAWithChaCha20Poly1305SHA256,
+    ]
+
+    public static let defaultSignatureSchemes: [SignatureScheme] = [
+        .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .ed25519,
+        .rsaPSSRSAESHA256, .rsaPSSRSAESHA384, .rsaPSSRSAESHA512,
+        .rsaPKCS1SHA256, .rsaPKCS1SHA384, .rsaPKCS1SHA512,
+    ]
+
+    /// The TLS 1.2 suites among `cipherSuites` that we implement.
+    var tls12Suites: [CipherSuiteParameters] {
+        cipherSuites.compactMap { suite in
+            guard let parameters = suite.parameters, parameters.version == .tls12 else { return nil }
+            return parameters
+        }
+    }
+}

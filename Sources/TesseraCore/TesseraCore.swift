@@ -1,1 +1,0 @@
-// TesseraCore: see DESIGN.md §2.

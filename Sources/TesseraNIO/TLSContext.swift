@@ -1,0 +1,41 @@
+import Logging
+import TesseraCore
+import TesseraCrypto
+
+/// Shared by every connection of a client or server: configuration, credentials and the chain
+/// verifier (whose trust roots are read once).
+public final class TLSContext: Sendable {
+    public let configuration: TLSConfiguration
+    /// Receives every `-msg` style trace event; nil turns tracing off.
+    public let trace: (@Sendable (TraceEvent) -> Void)?
+    let verifier: ChainVerifier?
+    let logger: Logger
+
+    public init(
+        configuration: TLSConfiguration,
+        trace: (@Sendable (TraceEvent) -> Void)? = nil,
+        logger: Logger = Logger(label: "tessera")
+    ) throws {
+        self.configuration = configuration
+        self.trace = trace
+        self.logger = logger
+        switch configuration.certificateVerification {
+        case .none:
+            verifier = nil
+        case .required, .reportOnly:
+            do {
+                verifier = try ChainVerifier(trustRoots: configuration.trustRoots)
+            } catch {
+                throw TLSError(.internalError, "cannot load trust roots: \(error.message)")
+            }
+        }
+    }
+
+    func makeServerConnection() -> ServerConnection {
+        ServerConnection(configuration: configuration, trace: trace != nil)
+    }
+
+    func makeClientConnection(serverHostname: String?) -> ClientConnection {
+        ClientConnection(configuration: configuration, serverName: serverHostname, trace: trace != nil)
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import NIOCore
+import NIOTLS
+import TesseraCore
+import TesseraCrypto
+
+/// Fired as a user event when the handshake completes, with everything it negotiated.
+public struct TLSHandshakeCompletedEvent: Sendable {
+    public var summary: HandshakeSummary
+}
+
+/// A SwiftNIO handler that runs a sans-I/O connection: ciphertext below, plaintext above.
+/// Use it through `TLSServerHandler` and `TLSClientHandler`, shaped like swift-nio-ssl's.
+public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private var connection: Connection
+    private let tlsContext: TLSContext
+    private let serverHostname: String?
+    /// Write promises for data accepted before the handshake completed.
+    private var pendingPromises: [EventLoopPromise<Void>] = []
+    private var closePromise: EventLoopPromise<Void>?
+    private var started = false
+    private var finished = false
+
+    init(connection: Connection, context: TLSContext, serverHostname: String?) {
+        self.connection = connection
+        self.tlsContext = context
+        self.serverHostname = serverHostname
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        perform(connection.startHandshake(), context: context)
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        perform(connection.receive(bytes), context: context)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        if !connection.isHandshakeComplete, !finished {
+            finished = true
+            failPending(TLSError(.closed, "connection closed during the handshake"))
+            context.fireErrorCaught(TLSError(.closed, "connection closed during the handshake"))
+        } else {
+            failPending(TLSError(.closed, "connection closed"))
+        }
+        context.fireChannelInactive()
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let bytes = unwrapOutboundIn(data)
+        let wasComplete = connection.isHandshakeComplete
+        let actions = connection.sendApplicationData(bytes)
+        if wasComplete {
+            perform(actions, context: context, writePromise: promise)
+        } else {
+            if let promise { pendingPromises.append(promise) }
+            perform(actions, context: context)
+        }
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    /// Sends close_notify, then closes the channel (RFC 5246 §7.2.1 lets us not wait for the
+    /// peer's).
+    public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard mode == .all || mode == .output, !connection.isClosed else {
+            context.close(mode: mode, promise: promise)
+            return
+        }
+        let actions = connection.close()
+        perform(actions, context: context)
+        context.close(mode: .all, promise: promise)
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [TLSAction], context: ChannelHandlerContext, writePromise: EventLoopPromise<Void>? = nil) {
+        var wrote = false
+        var writePromise = writePromise
+        for action in actions {
+            switch action {
+            case .send(let bytes):
+                context.write(wrapOutboundOut(bytes), promise: writePromise)
+                writePromise = nil
+                wrote = true
+            case .verifyPeer(let request):
+                verify(request, context: context)
+            case .handshakeCompleted(let summary):
+                if wrote { context.flush(); wrote = false }
+                let promises = pendingPromises
+                pendingPromises.removeAll()
+                promises.forEach { $0.succeed() }
+                context.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: summary.alpn))
+                context.fireUserInboundEventTriggered(TLSHandshakeCompletedEvent(summary: summary))
+            case .applicationData(let data):
+                context.fireChannelRead(wrapInboundOut(data))
+            case .alertReceived(let alert):
+                context.fireUserInboundEventTriggered(alert)
+            case .trace(let event):
+                tlsContext.trace?(event)
+            case .closed(let error):
+                if wrote { context.flush(); wrote = false }
+                finished = true
+                if let error {
+                    failPending(error)
+                    context.fireErrorCaught(error)
+                } else {
+                    context.fireUserInboundEventTriggered(TLSUserEvent.shutdownCompleted)
+                }
+                context.close(promise: nil)
+            }
+        }
+        writePromise?.succeed()
+        if wrote { context.flush() }
+    }
+
+    private func verify(_ request: PeerVerificationRequest, context: ChannelHandlerContext) {
+        guard let verifier = tlsContext.verifier else {
+            perform(connection.peerVerificationCompleted(
+                VerificationResult(isValid: true, code: 0, message: "ok")), context: context)
+            return
+        }
+        let now = tlsContext.configuration.clock.now()
+        let promise = context.eventLoop.makePromise(of: VerificationResult.self)
+        promise.completeWithTask {
+            await verifier.verify(chain: request.chain, hostname: request.hostname, at: now)
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        promise.futureResult.whenSuccess { result in
+            let (handler, context) = loopBound.value
+            handler.perform(handler.connection.peerVerificationCompleted(result), context: context)
+        }
+    }
+
+    private func failPending(_ error: Error) {
+        let promises = pendingPromises
+        pendingPromises.removeAll()
+        promises.forEach { $0.fail(error) }
+    }
+}
+
+@available(*, unavailable)
+extension TLSHandler: Sendable {}
+
+public typealias TLSServerHandler = TLSHandler<ServerConnection>
+public typealias TLSClientHandler = TLSHandler<ClientConnection>
+
+extension TLSHandler where Connection == ServerConnection {
+    public convenience init(context: TLSContext) {
+        self.init(connection: context.makeServerConnection(), context: context, serverHostname: nil)
+    }
+}
+
+extension TLSHandler where Connection == ClientConnection {
+    /// `serverHostname` goes into SNI and is checked against the certificate (RFC 6125).
+    public convenience init(context: TLSContext, serverHostname: String?) {
+        self.init(
+            connection: context.makeClientConnection(serverHostname: serverHostname),
+            context: context, serverHostname: serverHostname)
+    }
+}

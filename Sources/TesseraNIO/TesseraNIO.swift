@@ -1,1 +1,0 @@
-// TesseraNIO: see DESIGN.md §2.
