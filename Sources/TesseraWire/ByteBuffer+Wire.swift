@@ -136,12 +136,3 @@ extension ByteBuffer {
 func truncated(_ field: String) -> WireError {
     WireError(.truncated, "\(field): input ended")
 }
-
-extension ByteBuffer {
-    /// `ByteBuffer(bytes:)` without the allocator ceremony, for encoders building small bodies.
-    static func encoding(_ body: (inout ByteBuffer) -> Void) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        body(&buffer)
-        return buffer
-    }
-}
