@@ -1,0 +1,140 @@
+import NIOCore
+
+// Reading and writing the presentation language of RFC 8446 §3 / RFC 5246 §4: fixed-width integers
+// and `<floor..ceiling>` vectors with a 1-, 2- or 3-byte length prefix. Every read names the field it
+// reads so that a decode error says where the input went wrong.
+
+extension ByteBuffer {
+    mutating func readUInt8(_ field: @autoclosure () -> String) throws(WireError) -> UInt8 {
+        guard let value = readInteger(as: UInt8.self) else { throw truncated(field()) }
+        return value
+    }
+
+    mutating func readUInt16(_ field: @autoclosure () -> String) throws(WireError) -> UInt16 {
+        guard let value = readInteger(as: UInt16.self) else { throw truncated(field()) }
+        return value
+    }
+
+    mutating func readUInt24(_ field: @autoclosure () -> String) throws(WireError) -> UInt32 {
+        guard let high = readInteger(as: UInt8.self), let low = readInteger(as: UInt16.self) else {
+            throw truncated(field())
+        }
+        return UInt32(high) << 16 | UInt32(low)
+    }
+
+    mutating func readUInt32(_ field: @autoclosure () -> String) throws(WireError) -> UInt32 {
+        guard let value = readInteger(as: UInt32.self) else { throw truncated(field()) }
+        return value
+    }
+
+    /// A fixed-size opaque field (`opaque random[32]`).
+    mutating func readFixedBytes(_ count: Int, _ field: @autoclosure () -> String) throws(WireError) -> [UInt8] {
+        guard let bytes = readBytes(length: count) else { throw truncated(field()) }
+        return bytes
+    }
+
+    /// `opaque x<floor..ceiling>` with a 1-byte length; returns the vector's contents.
+    mutating func readLengthPrefixed8(
+        _ field: @autoclosure () -> String, min floor: Int = 0, max ceiling: Int = 0xFF
+    ) throws(WireError) -> ByteBuffer {
+        let length = Int(try readUInt8(field()))
+        return try readVectorBody(length: length, floor: floor, ceiling: ceiling, field())
+    }
+
+    /// `x<floor..ceiling>` with a 2-byte length.
+    mutating func readLengthPrefixed16(
+        _ field: @autoclosure () -> String, min floor: Int = 0, max ceiling: Int = 0xFFFF
+    ) throws(WireError) -> ByteBuffer {
+        let length = Int(try readUInt16(field()))
+        return try readVectorBody(length: length, floor: floor, ceiling: ceiling, field())
+    }
+
+    /// `x<floor..ceiling>` with a 3-byte length.
+    mutating func readLengthPrefixed24(
+        _ field: @autoclosure () -> String, min floor: Int = 0, max ceiling: Int = 0xFF_FFFF
+    ) throws(WireError) -> ByteBuffer {
+        let length = Int(try readUInt24(field()))
+        return try readVectorBody(length: length, floor: floor, ceiling: ceiling, field())
+    }
+
+    private mutating func readVectorBody(
+        length: Int, floor: Int, ceiling: Int, _ field: @autoclosure () -> String
+    ) throws(WireError) -> ByteBuffer {
+        guard length >= floor, length <= ceiling else {
+            throw WireError(.invalidLength, "\(field()): length \(length) outside \(floor)...\(ceiling)")
+        }
+        guard let slice = readSlice(length: length) else {
+            throw WireError(.truncated, "\(field()): length \(length) but \(readableBytes) bytes left")
+        }
+        return slice
+    }
+
+    /// Every structure ends here: RFC 8446 §4 requires the lengths to account for every byte.
+    func expectFullyConsumed(_ field: @autoclosure () -> String) throws(WireError) {
+        guard readableBytes == 0 else {
+            throw WireError(.trailingBytes, "\(field()): \(readableBytes) trailing bytes")
+        }
+    }
+
+    var remainingBytes: [UInt8] { Array(readableBytesView) }
+
+    // MARK: Writing
+
+    /// Writes a 1-byte length, the body, then patches the length. A body longer than `ceiling` is
+    /// cut to `ceiling` bytes: encoders are given valid values, and cutting keeps the output
+    /// well-formed instead of trapping on a length that does not fit.
+    mutating func writeLengthPrefixed8(max ceiling: Int = 0xFF, _ body: (inout ByteBuffer) -> Void) {
+        writeLengthPrefixed(prefixBytes: 1, ceiling: min(ceiling, 0xFF), body)
+    }
+
+    mutating func writeLengthPrefixed16(max ceiling: Int = 0xFFFF, _ body: (inout ByteBuffer) -> Void) {
+        writeLengthPrefixed(prefixBytes: 2, ceiling: min(ceiling, 0xFFFF), body)
+    }
+
+    mutating func writeLengthPrefixed24(max ceiling: Int = 0xFF_FFFF, _ body: (inout ByteBuffer) -> Void) {
+        writeLengthPrefixed(prefixBytes: 3, ceiling: min(ceiling, 0xFF_FFFF), body)
+    }
+
+    mutating func writeUInt24(_ value: UInt32) {
+        writeInteger(UInt8(truncatingIfNeeded: value >> 16))
+        writeInteger(UInt16(truncatingIfNeeded: value))
+    }
+
+    private mutating func writeLengthPrefixed(
+        prefixBytes: Int, ceiling: Int, _ body: (inout ByteBuffer) -> Void
+    ) {
+        let lengthIndex = writerIndex
+        writeRepeatingByte(0, count: prefixBytes)
+        let bodyStart = writerIndex
+        body(&self)
+        var length = writerIndex - bodyStart
+        if length > ceiling {
+            moveWriterIndex(to: bodyStart + ceiling)
+            length = ceiling
+        }
+        let value = UInt32(truncatingIfNeeded: length)
+        switch prefixBytes {
+        case 1:
+            setInteger(UInt8(truncatingIfNeeded: value), at: lengthIndex)
+        case 2:
+            setInteger(UInt16(truncatingIfNeeded: value), at: lengthIndex)
+        default:
+            setInteger(UInt8(truncatingIfNeeded: value >> 16), at: lengthIndex)
+            setInteger(UInt16(truncatingIfNeeded: value), at: lengthIndex + 1)
+        }
+    }
+}
+
+@inline(__always)
+func truncated(_ field: String) -> WireError {
+    WireError(.truncated, "\(field): input ended")
+}
+
+extension ByteBuffer {
+    /// `ByteBuffer(bytes:)` without the allocator ceremony, for encoders building small bodies.
+    static func encoding(_ body: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        body(&buffer)
+        return buffer
+    }
+}
