@@ -2,7 +2,7 @@ import Foundation
 import Crypto
 
 /// TLS 1.3 HKDF building blocks (RFC 8446 §7.1).
-public enum TLS13 {
+public enum TLS13: Sendable {
     /// RFC 8446 §7.1: HKDF-Expand-Label(Secret, Label, Context, Length) = HKDF-Expand(Secret, HkdfLabel, Length)
     /// with HkdfLabel = uint16 length || opaque label<7..255> = "tls13 " + Label || opaque context<0..255>.
     /// `label` is given without the "tls13 " prefix (e.g. "key", "c hs traffic").
