@@ -215,8 +215,10 @@ public struct KeySchedule13: Sendable {
 
     private func derive(from secret: [UInt8]?, label: String, transcriptHash: [UInt8]) -> [UInt8] {
         guard let secret else {
+            // API misuse (a stage skipped). Fail closed: random bytes give keys nobody knows, so the
+            // handshake fails instead of running under keys derived from an empty secret.
             assertionFailure("TLS 1.3 secret \"\(label)\" requested before its stage was derived")
-            return []
+            return SecureRandom.bytes(hash.outputLength)
         }
         return TLS13.deriveSecret(secret: secret, label: label, transcriptHash: transcriptHash, hash: hash)
     }
