@@ -201,6 +201,13 @@ final class CertificateTests: XCTestCase {
         XCTAssertEqual(otherResult.code, 20)
     }
 
+    func testSystemRootsDoNotTrustASelfSignedLeaf() async throws {
+        let chain = try CertificateChain.selfSigned(commonName: "localhost", key: .generateP256())
+        let verifier = try ChainVerifier(trustRoots: .system)
+        let result = await verifier.verify(chain: chain.derEncoded, hostname: "localhost", at: Date())
+        XCTAssertEqual(result.code, 18)
+    }
+
     func testVerifierInputErrors() async throws {
         XCTAssertThrowsError(try ChainVerifier(trustRoots: .pemFile(path("nope.pem"))))
         let verifier = try ChainVerifier(trustRoots: .certificates([]))
