@@ -78,6 +78,13 @@ extension ByteBuffer {
 
     var remainingBytes: [UInt8] { Array(readableBytesView) }
 
+    /// The rest of the buffer, consumed: for opaque bodies that run to the end of their container.
+    mutating func readRemainingBytes() -> [UInt8] {
+        let bytes = Array(readableBytesView)
+        moveReaderIndex(forwardBy: bytes.count)
+        return bytes
+    }
+
     // MARK: Writing
 
     /// Writes a 1-byte length, the body, then patches the length. A body longer than `ceiling` is
@@ -128,13 +135,4 @@ extension ByteBuffer {
 @inline(__always)
 func truncated(_ field: String) -> WireError {
     WireError(.truncated, "\(field): input ended")
-}
-
-extension ByteBuffer {
-    /// `ByteBuffer(bytes:)` without the allocator ceremony, for encoders building small bodies.
-    static func encoding(_ body: (inout ByteBuffer) -> Void) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        body(&buffer)
-        return buffer
-    }
 }

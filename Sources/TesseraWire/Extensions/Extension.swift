@@ -93,8 +93,8 @@ public enum Extension: Sendable, Hashable {
         case .signatureAlgorithmsCert:
             decoded = .signatureAlgorithmsCert(try Self.decodeSchemeList(&body, "signature_algorithms_cert"))
         case .alpn: decoded = .alpn(try Self.decodeALPN(&body, context: context))
-        case .statusRequest: decoded = .statusRequest(body.remainingBytes)
-        case .sessionTicket: decoded = .sessionTicket(body.remainingBytes)
+        case .statusRequest: decoded = .statusRequest(body.readRemainingBytes())
+        case .sessionTicket: decoded = .sessionTicket(body.readRemainingBytes())
         case .extendedMasterSecret: decoded = .extendedMasterSecret
         case .renegotiationInfo: decoded = .renegotiationInfo(try Self.decodeRenegotiationInfo(&body))
         case .supportedVersions: decoded = try Self.decodeSupportedVersions(&body, context: context)
