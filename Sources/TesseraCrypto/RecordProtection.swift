@@ -107,13 +107,16 @@ public struct RecordProtection: Sendable {
         out.writeBytes(plaintext)
         out.writeInteger(contentType.rawValue)
         let sealed: Data
-        do {
+        do throws(CryptoError) {
             guard let header = out.viewBytes(at: headerIndex, length: TLSRecord.headerLength),
                 let inner = out.viewBytes(at: bodyIndex, length: innerLength)
             else {
                 throw CryptoError(.badRecordMAC, "internal: record buffer out of range")
             }
             sealed = try aead(seal: inner, sequence: sequence, explicit: nil, aad: header)
+        } catch {
+            out.moveWriterIndex(to: headerIndex)  // leave no half-written record behind
+            throw error
         }
         out.moveWriterIndex(to: bodyIndex)
         out.writeBytes(sealed)

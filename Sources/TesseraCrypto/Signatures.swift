@@ -168,7 +168,7 @@ extension SigningKey {
 }
 
 /// The peer's public key, from its certificate, for verifying its handshake signatures.
-public struct PeerPublicKey: Sendable {
+public struct PeerPublicKey: Sendable, CustomStringConvertible {
     private enum Backing: Sendable {
         case p256(P256.Signing.PublicKey)
         case p384(P384.Signing.PublicKey)

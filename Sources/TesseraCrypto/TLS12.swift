@@ -3,7 +3,7 @@ import Crypto
 
 /// TLS 1.2 key derivation: the PRF (RFC 5246 §5), master secret (§8.1), extended master secret
 /// (RFC 7627 §4), key block (§6.3) and Finished verify_data (§7.4.9).
-public enum TLS12 {
+public enum TLS12: Sendable {
     /// "client finished" / "server finished" (RFC 5246 §7.4.9).
     public enum Sender: Sendable {
         case client, server

@@ -2,7 +2,7 @@ import Foundation
 import Crypto
 
 /// TLS 1.3 HKDF building blocks (RFC 8446 §7.1).
-public enum TLS13 {
+public enum TLS13: Sendable {
     /// RFC 8446 §7.1: HKDF-Expand-Label(Secret, Label, Context, Length) = HKDF-Expand(Secret, HkdfLabel, Length)
     /// with HkdfLabel = uint16 length || opaque label<7..255> = "tls13 " + Label || opaque context<0..255>.
     /// `label` is given without the "tls13 " prefix (e.g. "key", "c hs traffic").
@@ -215,8 +215,10 @@ public struct KeySchedule13: Sendable {
 
     private func derive(from secret: [UInt8]?, label: String, transcriptHash: [UInt8]) -> [UInt8] {
         guard let secret else {
+            // API misuse (a stage skipped). Fail closed: random bytes give keys nobody knows, so the
+            // handshake fails instead of running under keys derived from an empty secret.
             assertionFailure("TLS 1.3 secret \"\(label)\" requested before its stage was derived")
-            return []
+            return SecureRandom.bytes(hash.outputLength)
         }
         return TLS13.deriveSecret(secret: secret, label: label, transcriptHash: transcriptHash, hash: hash)
     }

@@ -10,7 +10,7 @@ public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 }
 
 /// Cryptographically secure random bytes for client/server randoms, session IDs, serial numbers.
-public enum SecureRandom {
+public enum SecureRandom: Sendable {
     /// `SystemRandomNumberGenerator` is getrandom(2) on Linux and arc4random on Darwin.
     public static func bytes(_ count: Int) -> [UInt8] {
         guard count > 0 else { return [] }
@@ -35,7 +35,7 @@ public enum SecureRandom {
 /// NSS key log format (SSLKEYLOGFILE), as read by Wireshark and written by OpenSSL:
 /// `<label> <client_random hex> <secret hex>`, e.g. `CLIENT_RANDOM ...` for TLS 1.2 or
 /// `CLIENT_HANDSHAKE_TRAFFIC_SECRET ...` for TLS 1.3.
-public struct NSSKeyLog {
+public struct NSSKeyLog: Sendable {
     public static func line(label: String, clientRandom: [UInt8], secret: [UInt8]) -> String {
         "\(label) \(hexEncode(clientRandom)) \(hexEncode(secret))"
     }
