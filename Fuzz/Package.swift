@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "TesseraFuzz",
     dependencies: [
-        .package(path: ".."),
+        .package(name: "Tessera", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
     ],
     targets: [
