@@ -123,11 +123,11 @@ struct GnuTLSReport {
     var sawUncleanClose: Bool { text.contains("non-properly terminated") }
 }
 
-/// `tessera s_client` / `s_server`'s openssl-like report: `New, TLSv1.2, Cipher is ECDHE-...`,
-/// `Verify return code: 0 (ok)`. Parsed from stdout and stderr together: we do not assume which
-/// stream the report goes to.
+/// `tessera s_client` / `s_server`'s openssl-like report. openssl's client prints
+/// `New, TLSv1.2, Cipher is ECDHE-...` and `Verify return code: 0 (ok)`; its server prints
+/// `CIPHER is ECDHE-...`; both are accepted. Parsed from stdout and stderr together: we do not
+/// assume which stream the report goes to.
 struct TesseraReport {
-    let newLine: String?
     let protocolVersion: String?
     let cipher: String?
     let verifyReturnCode: Int?
@@ -135,17 +135,24 @@ struct TesseraReport {
 
     init(_ text: String) {
         self.text = text
-        let line = text.split(separator: "\n").first { $0.contains("Cipher is ") && $0.hasPrefix("New") }
-        newLine = line.map(String.init)
-        if let line {
-            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            protocolVersion = fields.count > 1 ? fields[1] : nil
-            cipher = line.components(separatedBy: "Cipher is ").last?.trimmingCharacters(in: .whitespaces)
-        } else {
-            protocolVersion = nil
-            cipher = nil
+        let lines = text.split(separator: "\n").map(String.init)
+        var cipher: String?
+        var version: String?
+        for line in lines {
+            if cipher == nil, let range = line.range(of: "cipher is ", options: .caseInsensitive) {
+                cipher = line[range.upperBound...].split(separator: " ").first.map(String.init)
+            }
+            if version == nil, line.hasPrefix("New, ") {
+                // "New, TLSv1.2, Cipher is ..."
+                version = line.split(separator: ",").dropFirst().first?.trimmingCharacters(in: .whitespaces)
+            }
+            if version == nil, line.contains("Protocol"), let v = line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces), v.hasPrefix("TLSv") {
+                version = v
+            }
         }
-        if let verify = text.split(separator: "\n").first(where: { $0.contains("Verify return code:") }) {
+        self.cipher = cipher
+        self.protocolVersion = version
+        if let verify = lines.first(where: { $0.contains("Verify return code:") }) {
             let rest = verify.components(separatedBy: "Verify return code:").last ?? ""
             verifyReturnCode = Int(rest.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber })
         } else {
@@ -153,8 +160,12 @@ struct TesseraReport {
         }
     }
 
+    /// Reads only the text around the payload (the report), not the megabyte of data itself.
     init(_ peer: PeerProcess) {
-        self.init(String(decoding: peer.stdout(), as: UTF8.self) + "\n" + peer.stderrText())
+        func head(_ data: Data) -> String {
+            String(decoding: data.prefix(64 * 1024) + Data("\n".utf8) + data.suffix(16 * 1024), as: UTF8.self)
+        }
+        self.init(head(peer.stdout()) + "\n" + head(peer.stderr()))
     }
 }
 
