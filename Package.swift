@@ -42,7 +42,10 @@ let package = Package(
         ),
         .target(
             name: "TesseraSessions",
-            dependencies: ["TesseraWire", "TesseraCrypto"]
+            dependencies: [
+                "TesseraWire", "TesseraCrypto",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
         ),
         .target(
             name: "TesseraCore",
@@ -73,6 +76,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TesseraWireTests", dependencies: ["TesseraWire"]),
+        .testTarget(
+            name: "TesseraSessionsTests",
+            dependencies: [
+                "TesseraSessions", "TesseraCrypto", "TesseraWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "TesseraCryptoTests",
             dependencies: [

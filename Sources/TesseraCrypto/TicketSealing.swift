@@ -1,0 +1,172 @@
+import Crypto
+import Foundation
+import _CryptoExtras
+
+/// One session-ticket key: the name that travels in every ticket and the two secrets behind it.
+///
+/// RFC 5077 §4 recommends `key_name(16) | IV(16) | encrypted_state | MAC(32)` with AES-128-CBC and
+/// HMAC-SHA256; OpenSSL and nginx use exactly that layout, with AES-256 and a 32-byte HMAC key when
+/// the key comes from an 80-byte nginx file. Sharing the layout lets a fleet mix nginx and Tessera
+/// servers on one key file (DESIGN.md §4).
+public struct TicketKey: Sendable, Hashable, CustomStringConvertible {
+    /// RFC 5077 §4 `key_name`: identifies the key, so a server can pick it without trial decryption.
+    public var name: [UInt8]
+    /// 16 bytes (AES-128, nginx 48-byte files) or 32 bytes (AES-256, nginx 80-byte files).
+    public var aesKey: [UInt8]
+    /// 16 or 32 bytes, for HMAC-SHA256.
+    public var hmacKey: [UInt8]
+
+    public static let nameLength = 16
+
+    public init(name: [UInt8], aesKey: [UInt8], hmacKey: [UInt8]) throws(CryptoError) {
+        guard name.count == Self.nameLength else {
+            throw CryptoError(.invalidKey, "ticket key name must be 16 bytes, got \(name.count)")
+        }
+        guard aesKey.count == 16 || aesKey.count == 32 else {
+            throw CryptoError(.invalidKey, "ticket AES key must be 16 or 32 bytes, got \(aesKey.count)")
+        }
+        guard hmacKey.count == 16 || hmacKey.count == 32 else {
+            throw CryptoError(.invalidKey, "ticket HMAC key must be 16 or 32 bytes, got \(hmacKey.count)")
+        }
+        self.name = name
+        self.aesKey = aesKey
+        self.hmacKey = hmacKey
+    }
+
+    /// A fresh AES-256 key with a 32-byte HMAC key and a random name (the strongest nginx layout).
+    public static func generate() -> TicketKey {
+        TicketKey(
+            validatedName: SecureRandom.bytes(nameLength),
+            aesKey: SecureRandom.bytes(32),
+            hmacKey: SecureRandom.bytes(32)
+        )
+    }
+
+    /// Sizes known to be right: skips the checks so `generate()` cannot fail.
+    private init(validatedName: [UInt8], aesKey: [UInt8], hmacKey: [UInt8]) {
+        self.name = validatedName
+        self.aesKey = aesKey
+        self.hmacKey = hmacKey
+    }
+
+    /// Only the public name, so that logging a key never leaks its secrets.
+    public var description: String {
+        "TicketKey(name: \(hexEncode(name)), AES-\(aesKey.count * 8))"
+    }
+}
+
+/// RFC 5077 §4 ticket protection as OpenSSL and nginx lay it out:
+///
+/// ```
+/// struct {
+///     opaque key_name[16];
+///     opaque iv[16];
+///     opaque encrypted_state<0..2^16-1>;   // AES-CBC, PKCS#7 padding
+///     opaque mac[32];                      // HMAC-SHA256 over key_name | iv | encrypted_state
+/// } ticket;
+/// ```
+///
+/// OpenSSL writes `encrypted_state` without the 2-byte length that RFC 5077's struct would imply; the
+/// ticket's own length (from the NewSessionTicket / SessionTicket extension) delimits it. We do the same.
+public enum TicketSealing {
+    /// Tickets longer than this are rejected before any MAC or cipher work: a server state is a few
+    /// hundred bytes (a client certificate adds about one kilobyte), so anything bigger is an attack
+    /// or garbage. Also the ceiling for tickets we issue.
+    public static let maximumTicketLength = 16 * 1024
+
+    public static let ivLength = 16
+    public static let macLength = 32
+    /// key_name + IV + one AES block (PKCS#7 always pads, so an empty state is one block) + MAC.
+    public static let minimumTicketLength = TicketKey.nameLength + ivLength + 16 + macLength
+
+    /// Seals `plaintext` (an SSL_SESSION DER) under `key` with a random IV.
+    ///
+    /// Returns an empty ticket when the result would exceed `maximumTicketLength` or the cipher
+    /// refuses the key: RFC 5077 §3.3 reads an empty ticket as "the server issued none", the safe
+    /// outcome, and it keeps this non-throwing for the handshake code.
+    public static func seal(_ plaintext: [UInt8], key: TicketKey) -> [UInt8] {
+        let iv = SecureRandom.bytes(ivLength)
+        return seal(plaintext, key: key, iv: iv)
+    }
+
+    /// `seal` with a caller-chosen IV: for tests and known-answer vectors only. Reusing an IV under
+    /// one key leaks whether two states share a prefix.
+    public static func seal(_ plaintext: [UInt8], key: TicketKey, iv: [UInt8]) -> [UInt8] {
+        guard iv.count == ivLength else { return [] }
+        let ciphertext: Data
+        do {
+            ciphertext = try AES._CBC.encrypt(
+                plaintext,
+                using: SymmetricKey(data: key.aesKey),
+                iv: AES._CBC.IV(ivBytes: iv)
+            )
+        } catch {
+            return []
+        }
+        var ticket = [UInt8]()
+        ticket.reserveCapacity(key.name.count + iv.count + ciphertext.count + macLength)
+        ticket.append(contentsOf: key.name)
+        ticket.append(contentsOf: iv)
+        ticket.append(contentsOf: ciphertext)
+        let mac = HMAC<SHA256>.authenticationCode(for: ticket, using: SymmetricKey(data: key.hmacKey))
+        ticket.append(contentsOf: mac)
+        guard ticket.count <= maximumTicketLength else { return [] }
+        return ticket
+    }
+
+    /// The key name a ticket claims, to pick the key (OpenSSL's ticket-key callback gets the same).
+    /// nil when the ticket is too short to be one of ours or too long to be read.
+    public static func keyName(of ticket: [UInt8]) -> [UInt8]? {
+        guard ticket.count >= minimumTicketLength, ticket.count <= maximumTicketLength else { return nil }
+        return Array(ticket.prefix(TicketKey.nameLength))
+    }
+
+    /// Opens a ticket sealed by `seal`, nginx or OpenSSL.
+    ///
+    /// Order matters: the size and key name are checked first (cheap, public), then the MAC in
+    /// constant time, and only a ticket whose MAC verifies reaches AES-CBC, so padding errors can
+    /// never be turned into an oracle (RFC 5077 §4: the MAC covers everything before it).
+    ///
+    /// Errors: `.badRecordMAC` for a ticket of impossible length, a wrong MAC or (after a good MAC)
+    /// bad padding; `.invalidKey` when the ticket names another key.
+    public static func open(_ ticket: [UInt8], key: TicketKey) throws(CryptoError) -> [UInt8] {
+        guard ticket.count <= maximumTicketLength else {
+            throw CryptoError(.badRecordMAC, "ticket of \(ticket.count) bytes exceeds the \(maximumTicketLength)-byte limit")
+        }
+        guard ticket.count >= minimumTicketLength else {
+            throw CryptoError(.badRecordMAC, "ticket of \(ticket.count) bytes is shorter than the \(minimumTicketLength)-byte minimum")
+        }
+        let nameEnd = TicketKey.nameLength
+        let ivEnd = nameEnd + ivLength
+        let macStart = ticket.count - macLength
+        guard ticket[0..<nameEnd].elementsEqual(key.name) else {
+            throw CryptoError(.invalidKey, "ticket names a different key")
+        }
+
+        // RFC 5077 §4: verify the MAC over key_name | IV | encrypted_state before decrypting.
+        let macValid = HMAC<SHA256>.isValidAuthenticationCode(
+            ticket[macStart...],
+            authenticating: ticket[0..<macStart],
+            using: SymmetricKey(data: key.hmacKey)
+        )
+        guard macValid else {
+            throw CryptoError(.badRecordMAC, "ticket MAC does not verify")
+        }
+
+        // Only a key holder can get here, so a malformed length is a bug on their side, not an oracle.
+        let ciphertext = ticket[ivEnd..<macStart]
+        guard ciphertext.count % 16 == 0 else {
+            throw CryptoError(.badRecordMAC, "ticket ciphertext of \(ciphertext.count) bytes is not whole AES blocks")
+        }
+        do {
+            let plaintext = try AES._CBC.decrypt(
+                ciphertext,
+                using: SymmetricKey(data: key.aesKey),
+                iv: AES._CBC.IV(ivBytes: ticket[nameEnd..<ivEnd])
+            )
+            return Array(plaintext)
+        } catch {
+            throw CryptoError(.badRecordMAC, "ticket padding is invalid")
+        }
+    }
+}

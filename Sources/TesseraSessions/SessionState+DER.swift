@@ -1,0 +1,349 @@
+import Foundation
+import SwiftASN1
+import TesseraWire
+
+/// OpenSSL's `SSL_SESSION_ASN1` (ssl/ssl_asn1.c, OpenSSL 3.0), the state inside every OpenSSL or
+/// nginx ticket and every `-sess_out` file:
+///
+/// ```
+/// SSL_SESSION_ASN1 ::= SEQUENCE {
+///     version                      INTEGER,      -- 1 (SSL_SESSION_ASN1_VERSION)
+///     ssl_version                  INTEGER,      -- 0x0303 / 0x0304
+///     cipher                       OCTET STRING, -- the 2-byte suite
+///     session_id                   OCTET STRING, -- 0..32 bytes
+///     master_key                   OCTET STRING, -- 0..512 bytes
+///     key_arg                  [0] IMPLICIT OCTET STRING OPTIONAL,  -- SSLv2, never written
+///     time                     [1] INTEGER OPTIONAL, -- time_t; zero omitted
+///     timeout                  [2] INTEGER OPTIONAL, -- seconds; zero omitted
+///     peer                     [3] Certificate OPTIONAL,
+///     session_id_context       [4] OCTET STRING OPTIONAL,  -- always written, even empty
+///     verify_result            [5] INTEGER OPTIONAL, -- zero omitted
+///     tlsext_hostname          [6] OCTET STRING OPTIONAL,
+///     psk_identity_hint        [7] OCTET STRING OPTIONAL,  -- not modelled
+///     psk_identity             [8] OCTET STRING OPTIONAL,  -- not modelled
+///     tlsext_tick_lifetime_hint [9] INTEGER OPTIONAL, -- zero omitted
+///     tlsext_tick             [10] OCTET STRING OPTIONAL,
+///     comp_id                 [11] OCTET STRING OPTIONAL,  -- not modelled (no compression)
+///     srp_username            [12] OCTET STRING OPTIONAL,  -- not modelled
+///     flags                   [13] INTEGER OPTIONAL, -- zero omitted; 0x1 = SSL_SESS_FLAG_EXTMS
+///     tlsext_tick_age_add     [14] INTEGER OPTIONAL, -- zero omitted
+///     max_early_data          [15] INTEGER OPTIONAL, -- zero omitted
+///     alpn_selected           [16] OCTET STRING OPTIONAL,
+///     max_fragment_len_mode   [17] INTEGER OPTIONAL,       -- not modelled
+///     ticket_appdata          [18] OCTET STRING OPTIONAL,  -- not modelled
+///     kex_group               [19] INTEGER OPTIONAL, -- always written by 3.0, even zero
+///     peer_rpk                [20] OCTET STRING OPTIONAL   -- OpenSSL 3.2+, not modelled
+/// }
+/// ```
+/// Tags [1] to [20] are EXPLICIT and context-specific. Reading, unmodelled and unknown fields are
+/// skipped (never fatal); the modelled ones must come in tag order, once each, as DER and OpenSSL
+/// require. Writing, we omit exactly what OpenSSL omits, so OpenSSL's own files re-encode byte for
+/// byte when they hold only modelled fields.
+extension SessionState {
+    /// `SSL_SESSION_ASN1_VERSION`.
+    static let asn1Version: UInt32 = 1
+    /// `SSL3_MAX_SSL_SESSION_ID_LENGTH` (RFC 5246 §7.4.1.2: `SessionID<0..32>`).
+    static let maximumSessionIDLength = 32
+    /// `TLS13_MAX_RESUMPTION_PSK_LENGTH` in OpenSSL 3.0.
+    static let maximumMasterSecretLength = 512
+    /// `SSL_MAX_SID_CTX_LENGTH`.
+    static let maximumSessionIDContextLength = 32
+    /// RFC 5077 §3.3 / RFC 8446 §4.6.1: `opaque ticket<1..2^16-1>`.
+    static let maximumTicketLength = 0xFFFF
+    /// RFC 7301 §3.1: `opaque ProtocolName<1..2^8-1>`.
+    static let maximumALPNLength = 0xFF
+
+    /// The context-specific tags we model, in encoding order.
+    enum Tag: UInt, CaseIterable {
+        case time = 1
+        case timeout = 2
+        case peer = 3
+        case sessionIDContext = 4
+        case verifyResult = 5
+        case hostname = 6
+        case ticketLifetimeHint = 9
+        case ticket = 10
+        case flags = 13
+        case ticketAgeAdd = 14
+        case maxEarlyData = 15
+        case alpn = 16
+        case keyExchangeGroup = 19
+
+        /// OpenSSL's field name, for error messages.
+        var fieldName: String {
+            switch self {
+            case .time: return "[1] time"
+            case .timeout: return "[2] timeout"
+            case .peer: return "[3] peer"
+            case .sessionIDContext: return "[4] session_id_context"
+            case .verifyResult: return "[5] verify_result"
+            case .hostname: return "[6] tlsext_hostname"
+            case .ticketLifetimeHint: return "[9] tlsext_tick_lifetime_hint"
+            case .ticket: return "[10] tlsext_tick"
+            case .flags: return "[13] flags"
+            case .ticketAgeAdd: return "[14] tlsext_tick_age_add"
+            case .maxEarlyData: return "[15] max_early_data"
+            case .alpn: return "[16] alpn_selected"
+            case .keyExchangeGroup: return "[19] kex_group"
+            }
+        }
+    }
+
+    /// `SSL_SESS_FLAG_EXTMS` (RFC 7627 §5.3).
+    static let extendedMasterSecretFlag: UInt64 = 0x1
+
+    /// Reads an SSL_SESSION as OpenSSL's `d2i_SSL_SESSION` would, with a `SessionError` that names
+    /// the field for anything it would refuse.
+    public init(derEncoded bytes: [UInt8]) throws(SessionError) {
+        let root: ASN1Node
+        do {
+            root = try DER.parse(bytes)
+        } catch {
+            throw SessionError(.notDER, "not a DER SSL_SESSION (\(bytes.count) bytes): \(error)")
+        }
+        guard root.identifier == .sequence, case .constructed(let children) = root.content else {
+            throw SessionError(.notDER, "an SSL_SESSION is a SEQUENCE, found \(root.identifier)")
+        }
+        var fields = children.makeIterator()
+
+        let asn1Version: UInt32 = try DERField.integer(fields.next(), "version")
+        guard asn1Version == Self.asn1Version else {
+            throw SessionError(.unsupportedVersion, "SSL_SESSION ASN.1 version \(asn1Version), expected 1")
+        }
+        // Tessera speaks TLS 1.2 and 1.3 only; an older session could never be resumed.
+        let sslVersion: Int32 = try DERField.integer(fields.next(), "ssl_version")
+        guard sslVersion == 0x0303 || sslVersion == 0x0304 else {
+            throw SessionError(.unsupportedVersion, "ssl_version \(hex(sslVersion)) is neither TLS 1.2 (0x0303) nor TLS 1.3 (0x0304)")
+        }
+        let cipher = try DERField.octets(fields.next(), "cipher", maximumLength: 2)
+        guard cipher.count == 2 else {
+            throw SessionError(.invalidField, "cipher: expected 2 bytes, got \(cipher.count)")
+        }
+        let sessionID = try DERField.octets(fields.next(), "session_id", maximumLength: Self.maximumSessionIDLength)
+        let masterSecret = try DERField.octets(fields.next(), "master_key", maximumLength: Self.maximumMasterSecretLength)
+
+        let isTLS13 = sslVersion == 0x0304
+        var time: Int64 = 0
+        var timeout: UInt32 = 0
+        var peerCertificate: [UInt8]?
+        var sessionIDContext: [UInt8] = []
+        var verifyResult: Int?
+        var hostname: String?
+        var ticketLifetimeHint: UInt32?
+        var ticket: [UInt8]?
+        var flags: UInt64 = 0
+        // OpenSSL reads an absent [14] / [15] as 0, which for TLS 1.3 is a real value.
+        var ticketAgeAdd: UInt32? = isTLS13 ? 0 : nil
+        var maxEarlyData: UInt32? = isTLS13 ? 0 : nil
+        var alpn: [UInt8]?
+        var keyExchangeGroup: NamedGroup?
+
+        var previousTag: UInt = 0
+        while let node = fields.next() {
+            guard node.identifier.tagClass == .contextSpecific, let tag = Tag(rawValue: node.identifier.tagNumber) else {
+                continue  // [0] key_arg, [7], [8], [11], [12], [17], [18], [20] and anything newer: skipped
+            }
+            guard tag.rawValue > previousTag else {
+                throw SessionError(.invalidField, "\(tag.fieldName) is repeated or out of order")
+            }
+            previousTag = tag.rawValue
+            let value = try DERField.explicitContent(node, tag.fieldName)
+            let name = tag.fieldName
+            switch tag {
+            case .time:
+                time = try DERField.integer(value, name)
+            case .timeout:
+                let seconds: Int64 = try DERField.integer(value, name)
+                guard let fitted = UInt32(exactly: seconds) else {
+                    throw SessionError(.invalidField, "\(name): \(seconds) seconds is out of range")
+                }
+                timeout = fitted
+            case .peer:
+                // Kept as DER; only its outer shape is checked, X.509 parsing is the verifier's job.
+                guard value.identifier == .sequence else {
+                    throw SessionError(.invalidField, "\(name): a certificate is a SEQUENCE, found \(value.identifier)")
+                }
+                peerCertificate = Array(value.encodedBytes)
+            case .sessionIDContext:
+                sessionIDContext = try DERField.octets(value, name, maximumLength: Self.maximumSessionIDContextLength)
+            case .verifyResult:
+                let result: Int32 = try DERField.integer(value, name)
+                verifyResult = Int(result)
+            case .hostname:
+                let bytes = try DERField.octets(value, name, maximumLength: 0xFFFF)
+                // RFC 6066 §3: HostName is ASCII; a NUL would be cut by OpenSSL's strndup.
+                guard !bytes.contains(0), let text = String(bytes: bytes, encoding: .utf8) else {
+                    throw SessionError(.invalidField, "\(name) is not valid UTF-8 text")
+                }
+                hostname = text
+            case .ticketLifetimeHint:
+                let hint: UInt64 = try DERField.integer(value, name)
+                guard let fitted = UInt32(exactly: hint) else {
+                    throw SessionError(.invalidField, "\(name): \(hint) does not fit the 32-bit wire field")
+                }
+                ticketLifetimeHint = fitted
+            case .ticket:
+                ticket = try DERField.octets(value, name, maximumLength: Self.maximumTicketLength)
+            case .flags:
+                flags = try DERField.integer(value, name)
+            case .ticketAgeAdd:
+                ticketAgeAdd = try DERField.integer(value, name) as UInt32
+            case .maxEarlyData:
+                maxEarlyData = try DERField.integer(value, name) as UInt32
+            case .alpn:
+                alpn = try DERField.octets(value, name, maximumLength: Self.maximumALPNLength)
+            case .keyExchangeGroup:
+                let group: UInt32 = try DERField.integer(value, name)
+                guard let raw = UInt16(exactly: group) else {
+                    throw SessionError(.invalidField, "\(name): \(group) is not a TLS NamedGroup")
+                }
+                keyExchangeGroup = raw == 0 ? nil : NamedGroup(rawValue: raw)
+            }
+        }
+
+        self.init(
+            version: ProtocolVersion(rawValue: UInt16(truncatingIfNeeded: sslVersion)),
+            cipherSuite: CipherSuite(rawValue: UInt16(cipher[0]) << 8 | UInt16(cipher[1])),
+            sessionID: sessionID,
+            masterSecret: masterSecret,
+            time: Date(timeIntervalSince1970: TimeInterval(time)),
+            timeout: timeout,
+            peerCertificate: peerCertificate,
+            sessionIDContext: sessionIDContext,
+            verifyResult: verifyResult,
+            hostname: hostname,
+            ticketLifetimeHint: ticketLifetimeHint,
+            ticket: ticket,
+            extendedMasterSecret: flags & Self.extendedMasterSecretFlag != 0,
+            ticketAgeAdd: ticketAgeAdd,
+            maxEarlyData: maxEarlyData,
+            alpn: alpn,
+            keyExchangeGroup: keyExchangeGroup
+        )
+    }
+
+    /// The SSL_SESSION DER, as OpenSSL 3.0's `i2d_SSL_SESSION` writes it.
+    ///
+    /// Never fails for values that fit the format. What cannot be written is left out rather than
+    /// producing bytes OpenSSL would refuse: a `peerCertificate` that is not one DER element, a
+    /// `verifyResult` outside 32 bits is clamped. Other flag bits than EMS are not kept.
+    public func derEncoded() -> [UInt8] {
+        var serializer = DER.Serializer()
+        do {
+            try serializer.appendConstructedNode(identifier: .sequence) { out in
+                try out.serialize(Self.asn1Version)
+                try out.serialize(Int32(version.rawValue))
+                try out.serialize(ASN1OctetString(contentBytes: [UInt8(cipherSuite.rawValue >> 8), UInt8(cipherSuite.rawValue & 0xFF)][...]))
+                try out.serialize(ASN1OctetString(contentBytes: sessionID[...]))
+                try out.serialize(ASN1OctetString(contentBytes: masterSecret[...]))
+
+                // The zero checks below mirror OpenSSL's ZINT/ZUINT templates, which omit zeros.
+                let seconds = Self.wholeSeconds(time)
+                if seconds != 0 {
+                    try out.serialize(seconds, explicitlyTaggedWithTagNumber: Tag.time.rawValue, tagClass: .contextSpecific)
+                }
+                if timeout != 0 {
+                    try out.serialize(Int64(timeout), explicitlyTaggedWithTagNumber: Tag.timeout.rawValue, tagClass: .contextSpecific)
+                }
+                if let peerCertificate, let node = try? DER.parse(peerCertificate), node.identifier == .sequence {
+                    out.serialize(explicitlyTaggedWithTagNumber: Tag.peer.rawValue, tagClass: .contextSpecific) { inner in
+                        inner.serializeRawBytes(peerCertificate)
+                    }
+                }
+                // OpenSSL always writes [4], even empty.
+                try out.serialize(
+                    ASN1OctetString(contentBytes: sessionIDContext[...]),
+                    explicitlyTaggedWithTagNumber: Tag.sessionIDContext.rawValue,
+                    tagClass: .contextSpecific
+                )
+                if let verifyResult, verifyResult != 0 {
+                    try out.serialize(Int32(clamping: verifyResult), explicitlyTaggedWithTagNumber: Tag.verifyResult.rawValue, tagClass: .contextSpecific)
+                }
+                if let hostname {
+                    try out.serialize(
+                        ASN1OctetString(contentBytes: Array(hostname.utf8)[...]),
+                        explicitlyTaggedWithTagNumber: Tag.hostname.rawValue,
+                        tagClass: .contextSpecific
+                    )
+                }
+                if let ticketLifetimeHint, ticketLifetimeHint != 0 {
+                    try out.serialize(UInt64(ticketLifetimeHint), explicitlyTaggedWithTagNumber: Tag.ticketLifetimeHint.rawValue, tagClass: .contextSpecific)
+                }
+                if let ticket {
+                    try out.serialize(ASN1OctetString(contentBytes: ticket[...]), explicitlyTaggedWithTagNumber: Tag.ticket.rawValue, tagClass: .contextSpecific)
+                }
+                if extendedMasterSecret {
+                    try out.serialize(Self.extendedMasterSecretFlag, explicitlyTaggedWithTagNumber: Tag.flags.rawValue, tagClass: .contextSpecific)
+                }
+                if let ticketAgeAdd, ticketAgeAdd != 0 {
+                    try out.serialize(ticketAgeAdd, explicitlyTaggedWithTagNumber: Tag.ticketAgeAdd.rawValue, tagClass: .contextSpecific)
+                }
+                if let maxEarlyData, maxEarlyData != 0 {
+                    try out.serialize(maxEarlyData, explicitlyTaggedWithTagNumber: Tag.maxEarlyData.rawValue, tagClass: .contextSpecific)
+                }
+                if let alpn {
+                    try out.serialize(ASN1OctetString(contentBytes: alpn[...]), explicitlyTaggedWithTagNumber: Tag.alpn.rawValue, tagClass: .contextSpecific)
+                }
+                // kex_group is a plain UINT32 in OpenSSL's template, so 3.0 writes it even when 0.
+                try out.serialize(
+                    UInt32(keyExchangeGroup?.rawValue ?? 0),
+                    explicitlyTaggedWithTagNumber: Tag.keyExchangeGroup.rawValue,
+                    tagClass: .contextSpecific
+                )
+            }
+        } catch {
+            // Integer and OCTET STRING serialization cannot fail; swift-asn1 only declares `throws`.
+            return []
+        }
+        return serializer.serializedBytes
+    }
+}
+
+/// Field readers that turn swift-asn1's errors into `SessionError`s naming the OpenSSL field.
+enum DERField {
+    static func integer<Value: ASN1IntegerRepresentable>(_ node: ASN1Node?, _ name: String) throws(SessionError) -> Value {
+        let node = try require(node, name)
+        guard node.identifier == .integer else {
+            throw SessionError(.invalidField, "\(name): expected INTEGER, found \(node.identifier)")
+        }
+        do {
+            return try Value(derEncoded: node)
+        } catch {
+            throw SessionError(.invalidField, "\(name): \(error)")
+        }
+    }
+
+    static func octets(_ node: ASN1Node?, _ name: String, maximumLength: Int) throws(SessionError) -> [UInt8] {
+        let node = try require(node, name)
+        guard node.identifier == .octetString, case .primitive(let bytes) = node.content else {
+            throw SessionError(.invalidField, "\(name): expected OCTET STRING, found \(node.identifier)")
+        }
+        guard bytes.count <= maximumLength else {
+            throw SessionError(.invalidField, "\(name): \(bytes.count) bytes, at most \(maximumLength) allowed")
+        }
+        return Array(bytes)
+    }
+
+    /// The single element inside an EXPLICIT tag.
+    static func explicitContent(_ node: ASN1Node, _ name: String) throws(SessionError) -> ASN1Node {
+        guard case .constructed(let children) = node.content else {
+            throw SessionError(.invalidField, "\(name): an explicit tag must be constructed")
+        }
+        var iterator = children.makeIterator()
+        guard let child = iterator.next(), iterator.next() == nil else {
+            throw SessionError(.invalidField, "\(name): an explicit tag holds exactly one element")
+        }
+        return child
+    }
+
+    private static func require(_ node: ASN1Node?, _ name: String) throws(SessionError) -> ASN1Node {
+        guard let node else {
+            throw SessionError(.missingField, "\(name) is missing")
+        }
+        return node
+    }
+}
+
+private func hex(_ value: Int32) -> String {
+    value < 0 ? "-0x" + String(value.magnitude, radix: 16) : "0x" + String(value, radix: 16)
+}

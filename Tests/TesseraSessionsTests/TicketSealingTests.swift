@@ -1,0 +1,168 @@
+import Crypto
+import Foundation
+import TesseraCrypto
+import TesseraSessions
+import XCTest
+
+/// RFC 5077 §4 tickets as nginx / OpenSSL seal them: real tickets open, forged ones never do.
+final class TicketSealingTests: XCTestCase {
+    func testEveryNginxTicketOpensToItsPlaintextAndDecodes() throws {
+        for name in vectorNames {
+            let key = try NginxTicketKeyFile.parse(try vectorBytes(keyFileName(forVector: name)))
+            let ticket = try vectorBytes("\(name).ticket.bin")
+            XCTAssertEqual(TicketSealing.keyName(of: ticket), key.name, name)
+            let plaintext = try TicketSealing.open(ticket, key: key)
+            XCTAssertEqual(plaintext, try vectorBytes("\(name).ticket-plaintext.der"), name)
+            let state = try SessionState(derEncoded: plaintext)
+            XCTAssertEqual(state.hostname, "localhost", name)
+        }
+    }
+
+    func testTicketsUnderOneKeyFileDoNotOpenWithTheOther() throws {
+        let key48 = try NginxTicketKeyFile.parse(try vectorBytes("key48.key"))
+        let key80 = try NginxTicketKeyFile.parse(try vectorBytes("key80.key"))
+        for name in vectorNames {
+            let ticket = try vectorBytes("\(name).ticket.bin")
+            let (right, wrong) = name.hasSuffix("key48") ? (key48, key80) : (key80, key48)
+            assertCryptoError(.invalidKey, name) { try TicketSealing.open(ticket, key: wrong) }
+            // The right name with the other file's secrets: only the MAC can tell, and it does.
+            let impostor = try TicketKey(name: right.name, aesKey: wrong.aesKey, hmacKey: wrong.hmacKey)
+            assertCryptoError(.badRecordMAC, name) { try TicketSealing.open(ticket, key: impostor) }
+            // The right secrets with one HMAC bit changed.
+            var nearMiss = right
+            nearMiss.hmacKey[0] ^= 0x01
+            assertCryptoError(.badRecordMAC, name) { try TicketSealing.open(ticket, key: nearMiss) }
+        }
+    }
+
+    func testSealOpenRoundTripsWithBothKeySizes() throws {
+        let state = try SessionStateTests.syntheticSessions()[1].1.derEncoded()
+        let key48 = try NginxTicketKeyFile.parse(NginxTicketKeyFile.generate(size: 48))
+        for key in [TicketKey.generate(), key48] {
+            for plaintext in [state, [], [0x30], Array(repeating: 0xAA, count: 16), Array(repeating: 0xBB, count: 1000)] {
+                let ticket = TicketSealing.seal(plaintext, key: key)
+                let padded = (plaintext.count / 16 + 1) * 16
+                XCTAssertEqual(ticket.count, 16 + 16 + padded + 32)
+                XCTAssertEqual(Array(ticket.prefix(16)), key.name)
+                XCTAssertEqual(try TicketSealing.open(ticket, key: key), plaintext)
+            }
+            // A fresh IV each time: two seals of one state differ.
+            XCTAssertNotEqual(TicketSealing.seal(state, key: key), TicketSealing.seal(state, key: key))
+        }
+    }
+
+    /// Our sealing is nginx's: a ticket we seal with nginx's key opens with an independent
+    /// AES-CBC + HMAC implementation (OpenSSL's `enc`), and the MAC is HMAC-SHA256 over all before it.
+    func testOurTicketsHaveNginxLayout() throws {
+        let key = try NginxTicketKeyFile.parse(try vectorBytes("key80.key"))
+        let plaintext = try vectorBytes("nginx-tls13-key80.ticket-plaintext.der")
+        let iv = Array(repeating: UInt8(0x24), count: 16)
+        let ticket = TicketSealing.seal(plaintext, key: key, iv: iv)
+        let macStart = ticket.count - 32
+        let mac = HMAC<SHA256>.authenticationCode(for: ticket[..<macStart], using: SymmetricKey(data: key.hmacKey))
+        XCTAssertEqual(Array(mac), Array(ticket[macStart...]))
+
+        let directory = try makeTemporaryDirectory(self)
+        let ciphertextFile = directory.appendingPathComponent("ciphertext")
+        try Data(ticket[32..<macStart]).write(to: ciphertextFile)
+        let decrypted = try openssl([
+            "enc", "-d", "-aes-256-cbc", "-K", hexString(key.aesKey), "-iv", hexString(iv), "-in", ciphertextFile.path,
+        ])
+        XCTAssertEqual([UInt8](decrypted), plaintext)
+    }
+
+    func testFlippingAnyBitOfATicketIsRejected() throws {
+        for name in vectorNames {
+            let key = try NginxTicketKeyFile.parse(try vectorBytes(keyFileName(forVector: name)))
+            let ticket = try vectorBytes("\(name).ticket.bin")
+            var opened = 0
+            for bit in 0..<(ticket.count * 8) {
+                var forged = ticket
+                forged[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
+                do {
+                    _ = try TicketSealing.open(forged, key: key)
+                    opened += 1
+                } catch {
+                    // The name bits fail the name check, every other bit the MAC.
+                    XCTAssertEqual(error.code, bit < 128 ? .invalidKey : .badRecordMAC, "\(name) bit \(bit)")
+                }
+            }
+            XCTAssertEqual(opened, 0, name)
+        }
+    }
+
+    func testEveryTruncationAndExtensionIsRejected() throws {
+        let key = try NginxTicketKeyFile.parse(try vectorBytes("key48.key"))
+        let ticket = try vectorBytes("nginx-tls12-key48.ticket.bin")
+        for length in 0..<ticket.count {
+            let truncated = Array(ticket.prefix(length))
+            XCTAssertThrowsError(try TicketSealing.open(truncated, key: key), "length \(length)")
+            if length < TicketSealing.minimumTicketLength {
+                XCTAssertNil(TicketSealing.keyName(of: truncated))
+            }
+            // Dropping bytes from the front shifts every field: still no crash, still rejected.
+            XCTAssertThrowsError(try TicketSealing.open(Array(ticket.suffix(length)), key: key), "suffix \(length)")
+        }
+        for extra in 1...33 {
+            XCTAssertThrowsError(try TicketSealing.open(ticket + Array(repeating: 0, count: extra), key: key))
+        }
+    }
+
+    func testWrongKeyNameIsRejectedBeforeTheMAC() throws {
+        let key = TicketKey.generate()
+        var ticket = TicketSealing.seal(Array(repeating: 1, count: 64), key: key)
+        ticket.replaceSubrange(0..<16, with: Array(repeating: 0xFF, count: 16))
+        assertCryptoError(.invalidKey) { try TicketSealing.open(ticket, key: key) }
+    }
+
+    func testOversizedTicketsAreRejectedUnread() throws {
+        let key = TicketKey.generate()
+        let oversized = key.name + Array(repeating: 0, count: TicketSealing.maximumTicketLength)
+        XCTAssertNil(TicketSealing.keyName(of: oversized))
+        assertCryptoError(.badRecordMAC) { try TicketSealing.open(oversized, key: key) }
+        // And we never issue what we would refuse: an empty ticket means "none" (RFC 5077 §3.3).
+        XCTAssertEqual(TicketSealing.seal(Array(repeating: 0, count: TicketSealing.maximumTicketLength), key: key), [])
+        XCTAssertEqual(TicketSealing.seal([1, 2, 3], key: key, iv: [1, 2, 3]), [])
+    }
+
+    func testMisalignedCiphertextWithAValidMACIsRejected() throws {
+        // Only a key holder can produce this; it must still fail cleanly, not crash.
+        let key = TicketKey.generate()
+        var ticket = key.name + Array(repeating: 0, count: 16) + Array(repeating: 7, count: 17)
+        ticket += HMAC<SHA256>.authenticationCode(for: ticket, using: SymmetricKey(data: key.hmacKey))
+        assertCryptoError(.badRecordMAC) { try TicketSealing.open(ticket, key: key) }
+        // Whole blocks but garbage padding, with a valid MAC.
+        var badPadding = key.name + Array(repeating: 0, count: 16) + Array(repeating: 9, count: 32)
+        badPadding += HMAC<SHA256>.authenticationCode(for: badPadding, using: SymmetricKey(data: key.hmacKey))
+        XCTAssertThrowsError(try TicketSealing.open(badPadding, key: key))
+    }
+
+    func testTicketKeyValidatesSizesAndHidesSecrets() throws {
+        XCTAssertThrowsError(try TicketKey(name: [1], aesKey: Array(repeating: 0, count: 16), hmacKey: Array(repeating: 0, count: 16)))
+        XCTAssertThrowsError(try TicketKey(name: Array(repeating: 0, count: 16), aesKey: Array(repeating: 0, count: 24), hmacKey: Array(repeating: 0, count: 16)))
+        XCTAssertThrowsError(try TicketKey(name: Array(repeating: 0, count: 16), aesKey: Array(repeating: 0, count: 16), hmacKey: []))
+        let key = TicketKey.generate()
+        XCTAssertEqual(key.aesKey.count, 32)
+        XCTAssertEqual(key.hmacKey.count, 32)
+        XCTAssertEqual(key.name.count, 16)
+        XCTAssertFalse("\(key)".contains(hexString(key.aesKey).lowercased()))
+        XCTAssertNotEqual(TicketKey.generate().name, key.name)
+    }
+}
+
+func assertCryptoError(
+    _ code: TesseraCrypto.CryptoError.Code,
+    _ context: @autoclosure () -> String = "",
+    file: StaticString = #filePath,
+    line: UInt = #line,
+    _ body: () throws -> [UInt8]
+) {
+    do {
+        _ = try body()
+        XCTFail("expected CryptoError(\(code)) \(context())", file: file, line: line)
+    } catch let error as TesseraCrypto.CryptoError {
+        XCTAssertEqual(error.code, code, "\(error) \(context())", file: file, line: line)
+    } catch {
+        XCTFail("expected CryptoError(\(code)), got \(error) \(context())", file: file, line: line)
+    }
+}
