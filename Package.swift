@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "TesseraNIO",
             dependencies: [
-                "TesseraCore",
+                "TesseraCore", "TesseraSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "TesseraNIO", "TesseraCore", "TesseraCrypto", "TesseraWire",
+                "TesseraNIO", "TesseraCore", "TesseraCrypto", "TesseraWire", "TesseraSessions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "TesseraCoreTests",
             dependencies: [
-                "TesseraCore", "TesseraCrypto", "TesseraWire",
+                "TesseraCore", "TesseraCrypto", "TesseraWire", "TesseraSessions",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "TesseraNIOTests",
             dependencies: [
-                "TesseraNIO", "TesseraCore", "TesseraCrypto",
+                "TesseraNIO", "TesseraCore", "TesseraCrypto", "TesseraSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import TesseraCrypto
+import TesseraSessions
 import TesseraWire
 
 // The TLS 1.2 client (RFC 5246 §7.3, RFC 8422, RFC 7627, RFC 5746, RFC 5077).
@@ -17,6 +18,17 @@ struct ClientOffer: Sendable {
     var extensions: Set<ExtensionType>
     var serverName: String?
     var alpn: [String]
+    /// The session offered for resumption (RFC 5077 ticket or session ID), if any.
+    var session: SessionState?
+    /// Set when this hello renegotiates an established connection.
+    var renegotiation: RenegotiationContext?
+}
+
+/// RFC 5746 §3.1: the Finished values of the handshake being renegotiated, which the new hellos
+/// must carry in renegotiation_info.
+struct RenegotiationContext: Sendable {
+    var clientVerifyData: [UInt8]
+    var serverVerifyData: [UInt8]
 }
 
 /// Agreed in the ServerHello; carried through the rest of the handshake.
@@ -46,6 +58,8 @@ struct ClientContext: Sendable {
     let configuration: TLSConfiguration
     var records: RecordLayer
     var serverName: String?
+    /// A stored session to offer.
+    var session: SessionState?
 }
 
 enum Client12State: Sendable {
@@ -58,6 +72,10 @@ enum Client12State: Sendable {
     case waitNewSessionTicket(WaitNewSessionTicket)
     case waitChangeCipherSpec(WaitChangeCipherSpec)
     case waitFinished(WaitFinished)
+    case waitServerFlight(WaitServerFlight)
+    case waitResumedNewSessionTicket(WaitResumedNewSessionTicket)
+    case waitResumedChangeCipherSpec(WaitResumedChangeCipherSpec)
+    case waitResumedFinished(WaitResumedFinished)
     case connected(ClientConnected)
     case closed
 }
@@ -66,7 +84,7 @@ enum Client12State: Sendable {
 
 enum ClientHelloBuilder {
     /// RFC 5246 §7.4.1.2 with the extensions of RFC 6066, 8422, 7627, 5746, 7301, 5077.
-    static func make(_ ctx: ClientContext) throws(TLSError) -> (ClientHello, ClientOffer) {
+    static func make(_ ctx: ClientContext, renegotiation: RenegotiationContext? = nil) throws(TLSError) -> (ClientHello, ClientOffer) {
         let configuration = ctx.configuration
         let suites = configuration.tls12Suites
         guard !suites.isEmpty else {
@@ -85,33 +103,58 @@ enum ClientHelloBuilder {
         if !configuration.alpnProtocols.isEmpty {
             extensions.append(.alpn(configuration.alpnProtocols.map { Array($0.utf8) }))
         }
-        extensions.append(.sessionTicket([]))
-        if configuration.extendedMasterSecret {
+        // RFC 5077 §3.4: a stored ticket goes in the extension, with a fresh session ID so the
+        // server's echo says "resumed"; a session without a ticket is offered by its ID.
+        let session = renegotiation == nil ? ctx.session.flatMap { offerable($0, suites: suites) } : nil
+        var sessionID: [UInt8] = []
+        if configuration.sessionTickets {
+            if let ticket = session?.ticket, !ticket.isEmpty {
+                extensions.append(.sessionTicket(ticket))
+                if configuration.ticketSessionID { sessionID = SecureRandom.bytes(32) }
+            } else {
+                extensions.append(.sessionTicket([]))
+            }
+        }
+        if let session, session.ticket?.isEmpty ?? true, !session.sessionID.isEmpty {
+            sessionID = session.sessionID
+        }
+        if configuration.extendedMasterSecret || session?.extendedMasterSecret == true {
             extensions.append(.extendedMasterSecret)
         }
-        // RFC 5746 §3.4: an empty renegotiation_info on the initial handshake.
-        extensions.append(.renegotiationInfo([]))
+        // RFC 5746 §3.4 / §3.5: empty on the initial handshake, our last verify_data when
+        // renegotiating.
+        extensions.append(.renegotiationInfo(renegotiation?.clientVerifyData ?? []))
 
         let random = SecureRandom.bytes(32)
         let hello = ClientHello(
             legacyVersion: .tls12,
             random: random,
-            sessionID: [],
+            sessionID: sessionID,
             cipherSuites: suites.map(\.suite),
             compressionMethods: [0],
             extensions: extensions
         )
         let offer = ClientOffer(
             random: random,
-            sessionID: [],
+            sessionID: sessionID,
             suites: suites,
             groups: groups,
             signatureSchemes: configuration.signatureSchemes,
             extensions: Set(extensions.map(\.type)),
             serverName: ctx.serverName,
-            alpn: configuration.alpnProtocols
+            alpn: configuration.alpnProtocols,
+            session: session,
+            renegotiation: renegotiation
         )
         return (hello, offer)
+    }
+
+    /// A stored session is offered only if this configuration could resume it.
+    private static func offerable(_ session: SessionState, suites: [CipherSuiteParameters]) -> SessionState? {
+        guard session.version == .tls12, suites.contains(where: { $0.suite == session.cipherSuite }),
+              session.masterSecret.count == 48,
+              !(session.ticket?.isEmpty ?? true) || !session.sessionID.isEmpty else { return nil }
+        return session
     }
 }
 
@@ -121,6 +164,15 @@ enum ClientHelloBuilder {
 struct WaitServerHello: Sendable {
     var offer: ClientOffer
     var transcript: Transcript
+    /// When renegotiating: the connection to fall back to if the server refuses.
+    var previous: ClientConnected?
+
+    /// RFC 5746 §4.4 / RFC 5246 §7.2.2: a server may refuse renegotiation with a
+    /// no_renegotiation warning; the connection then goes on as it was.
+    func handleWarning(_ alert: Alert) -> Client12State? {
+        guard alert.alertDescription == .noRenegotiation, let previous else { return nil }
+        return .connected(previous)
+    }
 
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
         switch message {
@@ -162,9 +214,11 @@ struct WaitServerHello: Sendable {
         for ext in hello.extensions {
             switch ext {
             case .renegotiationInfo(let data):
-                // RFC 5746 §3.4: empty on the initial handshake.
-                guard data.isEmpty else {
-                    throw TLSError(.handshakeFailure, "non-empty renegotiation_info on the initial handshake")
+                // RFC 5746 §3.4: empty on the initial handshake; §3.5: both verify_data when
+                // renegotiating (compared in constant time).
+                let expected = offer.renegotiation.map { $0.clientVerifyData + $0.serverVerifyData } ?? []
+                guard constantTimeEquals(data, expected) else {
+                    throw TLSError(.handshakeFailure, "renegotiation_info does not match")
                 }
                 secureRenegotiation = true
             case .extendedMasterSecret:
@@ -195,12 +249,16 @@ struct WaitServerHello: Sendable {
         if ctx.configuration.requireExtendedMasterSecret, !extendedMasterSecret {
             throw TLSError(.handshakeFailure, "server does not support extended master secret")
         }
+        // RFC 5746 §3.5: a renegotiation needs the extension back.
+        if offer.renegotiation != nil, !secureRenegotiation {
+            throw TLSError(.handshakeFailure, "server renegotiates without renegotiation_info")
+        }
 
         var transcript = self.transcript
         transcript.selectHash(parameters.hash)
         transcript.append(raw.bytes)
         ctx.records.negotiatedVersion = .tls12
-        let negotiated = Negotiated12(
+        var negotiated = Negotiated12(
             parameters: parameters,
             clientRandom: offer.random,
             serverRandom: hello.random,
@@ -212,7 +270,60 @@ struct WaitServerHello: Sendable {
             serverName: offer.serverName,
             transcript: transcript
         )
-        return .waitCertificate(WaitCertificate(negotiated: negotiated, offer: offer))
+        guard let session = offer.session else {
+            return .waitCertificate(WaitCertificate(negotiated: negotiated, offer: offer))
+        }
+        // RFC 5077 §3.4: an echoed session ID means resumed; an empty offered ID leaves it to the
+        // next message; anything else is a full handshake.
+        if !offer.sessionID.isEmpty {
+            if hello.sessionID == offer.sessionID {
+                negotiated.sessionID = session.sessionID.isEmpty ? hello.sessionID : session.sessionID
+                return try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
+            }
+            ctx.records.emit(.sessionRejected)
+            return .waitCertificate(WaitCertificate(negotiated: negotiated, offer: offer))
+        }
+        return .waitServerFlight(WaitServerFlight(negotiated: negotiated, offer: offer, session: session))
+    }
+}
+
+/// RFC 5077 §3.4: we offered a ticket with an empty session ID, so the server's next message
+/// tells: Certificate means a full handshake, NewSessionTicket or ChangeCipherSpec a resumed one.
+struct WaitServerFlight: Sendable {
+    var negotiated: Negotiated12
+    var offer: ClientOffer
+    var session: SessionState
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        switch message {
+        case .certificate:
+            ctx.records.emit(.sessionRejected)
+            return try WaitCertificate(negotiated: negotiated, offer: offer).handle(message, raw, &ctx)
+        case .newSessionTicket12:
+            let state = try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
+            guard case .waitResumedNewSessionTicket(let waiting) = state else {
+                throw TLSError.unexpectedMessage(expected: [.certificate], got: message.type)
+            }
+            return try waiting.handle(message, raw, &ctx)
+        case .helloRequest:
+            return .waitServerFlight(self)
+        case .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket13, .endOfEarlyData,
+             .encryptedExtensions, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate,
+             .unknown:
+            throw TLSError.unexpectedMessage(expected: [.certificate, .newSessionTicket], got: message.type)
+        }
+    }
+
+    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        let state = try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
+        switch state {
+        case .waitResumedChangeCipherSpec(let waiting):
+            return try waiting.handleChangeCipherSpec(&ctx)
+        default:
+            // The server acknowledged the ticket extension, so its NewSessionTicket was due first.
+            throw TLSError.unexpected("ChangeCipherSpec before the NewSessionTicket the server announced")
+        }
     }
 }
 
@@ -443,7 +554,7 @@ struct WaitFinished: Sendable {
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "server Finished does not verify")
             }
-            let summary = HandshakeSummary(
+            var summary = HandshakeSummary(
                 version: .tls12,
                 cipherSuite: negotiated.parameters.suite,
                 resumed: false,
@@ -460,6 +571,20 @@ struct WaitFinished: Sendable {
                 ticket: ticket.flatMap { $0.ticket.isEmpty ? nil : $0.ticket },
                 ticketLifetimeHint: ticket?.lifetimeHint
             )
+            // RFC 5077 §3.3: the ticket is ours only now that the server's Finished verified.
+            let now = ctx.configuration.clock.now()
+            let issued = ticket.flatMap { $0.ticket.isEmpty ? nil : $0 }
+            if issued != nil || !negotiated.sessionID.isEmpty {
+                let session = SessionState(
+                    version: .tls12, cipherSuite: negotiated.parameters.suite, sessionID: negotiated.sessionID,
+                    masterSecret: handshake.keys.masterSecret, time: now, timeout: issued?.lifetimeHint ?? 7200,
+                    peerCertificate: handshake.chain.first, verifyResult: handshake.verification?.code,
+                    hostname: negotiated.serverName, ticketLifetimeHint: issued?.lifetimeHint, ticket: issued?.ticket,
+                    extendedMasterSecret: negotiated.extendedMasterSecret,
+                    alpn: negotiated.alpn.map { Array($0.utf8) })
+                summary.session = session
+                ctx.records.emit(.sessionIssued(session))
+            }
             ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ClientConnected(
                 summary: summary, clientVerifyData: handshake.clientVerifyData, serverVerifyData: finished.verifyData))
@@ -479,6 +604,19 @@ struct ClientConnected: Sendable {
     /// RFC 5746 §3.1: kept for a later renegotiation's renegotiation_info.
     var clientVerifyData: [UInt8]
     var serverVerifyData: [UInt8]
+
+    /// RFC 5246 §7.4.1.2 / RFC 5746 §3.5: a new ClientHello inside the connection, under its
+    /// current keys. Only over a connection that negotiated secure renegotiation.
+    func renegotiate(_ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+        guard summary.secureRenegotiation else {
+            throw TLSError(.handshakeFailure, "the server does not support secure renegotiation")
+        }
+        let context = RenegotiationContext(clientVerifyData: clientVerifyData, serverVerifyData: serverVerifyData)
+        let (hello, offer) = try ClientHelloBuilder.make(ctx, renegotiation: context)
+        var transcript = Transcript()
+        transcript.append(try ctx.records.writeHandshake(.clientHello(hello)))
+        return .waitServerHello(WaitServerHello(offer: offer, transcript: transcript, previous: self))
+    }
 
     func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
         switch message {

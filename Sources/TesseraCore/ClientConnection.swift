@@ -1,5 +1,6 @@
 import NIOCore
 import TesseraCrypto
+import TesseraSessions
 import TesseraWire
 
 /// A sans-I/O TLS client: bytes in, actions out. No sockets, no threads, no wall clock.
@@ -12,17 +13,19 @@ import TesseraWire
 public struct ClientConnection: Sendable {
     private var driver: ConnectionDriver<ClientMachine>
 
-    public init(configuration: TLSConfiguration, serverName: String?, trace: Bool = false) {
+    /// `session`: a stored session to offer for resumption (RFC 5077 ticket or session ID).
+    public init(configuration: TLSConfiguration, serverName: String?, session: SessionState? = nil, trace: Bool = false) {
         var records = RecordLayer()
         records.tracing = trace
         // RFC 8446 §5.1 / RFC 5246 Appendix E.1: the first ClientHello's record says TLS 1.0.
         records.writeRecordVersion = .tls10
         records.traceVersion = configuration.maximumVersion
-        let ctx = ClientContext(configuration: configuration, records: records, serverName: serverName)
+        let ctx = ClientContext(configuration: configuration, records: records, serverName: serverName, session: session)
         driver = ConnectionDriver(machine: ClientMachine(ctx: ctx))
     }
 
-    public var isHandshakeComplete: Bool { driver.machine.isConnected }
+    /// A handshake has completed (application data flows, also during a renegotiation).
+    public var isHandshakeComplete: Bool { driver.established }
     public var isClosed: Bool { driver.machine.isClosed }
 
     /// Sends the ClientHello.
@@ -33,7 +36,7 @@ public struct ClientConnection: Sendable {
             var transcript = Transcript()
             transcript.append(try machine.ctx.records.writeHandshake(.clientHello(hello)))
             machine.ctx.records.writeRecordVersion = .tls12
-            machine.state = .waitServerHello(WaitServerHello(offer: offer, transcript: transcript))
+            machine.state = .waitServerHello(WaitServerHello(offer: offer, transcript: transcript, previous: nil))
         }
         return driver.machine.records.takeActions()
     }
@@ -54,6 +57,16 @@ public struct ClientConnection: Sendable {
 
     public mutating func sendApplicationData(_ data: ByteBuffer) -> [TLSAction] {
         driver.sendApplicationData(data)
+    }
+
+    /// Starts a renegotiation (TLS 1.2, RFC 5746 secure renegotiation only): a full handshake
+    /// inside the connection. Application data keeps flowing meanwhile.
+    public mutating func renegotiate() -> [TLSAction] {
+        guard case .connected(let connected) = driver.machine.state else { return [] }
+        driver.run { (machine: inout ClientMachine) throws(TLSError) in
+            machine.state = try connected.renegotiate(&machine.ctx)
+        }
+        return driver.machine.records.takeActions()
     }
 
     /// Sends close_notify (RFC 5246 §7.2.1).
@@ -88,6 +101,12 @@ struct ClientMachine: ConnectionMachine {
 
     mutating func markClosed() { state = .closed }
 
+    mutating func handleWarningAlert(_ alert: Alert) {
+        if case .waitServerHello(let waiting) = state, let next = waiting.handleWarning(alert) {
+            state = next
+        }
+    }
+
     mutating func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage) throws(TLSError) {
         switch state {
         case .start, .closed: throw TLSError.unexpectedMessage(expected: [], got: message.type)
@@ -99,6 +118,10 @@ struct ClientMachine: ConnectionMachine {
         case .waitNewSessionTicket(let s): state = try s.handle(message, raw, &ctx)
         case .waitChangeCipherSpec(let s): state = try s.handle(message)
         case .waitFinished(let s): state = try s.handle(message, raw, &ctx)
+        case .waitServerFlight(let s): state = try s.handle(message, raw, &ctx)
+        case .waitResumedNewSessionTicket(let s): state = try s.handle(message, raw, &ctx)
+        case .waitResumedChangeCipherSpec(let s): state = try s.handle(message)
+        case .waitResumedFinished(let s): state = try s.handle(message, raw, &ctx)
         case .connected(let s): state = try s.handle(message, &ctx)
         }
     }
@@ -107,8 +130,11 @@ struct ClientMachine: ConnectionMachine {
         switch state {
         case .waitChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
         case .waitNewSessionTicket(let s): state = try s.handleChangeCipherSpec()
+        case .waitServerFlight(let s): state = try s.handleChangeCipherSpec(&ctx)
+        case .waitResumedChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
+        case .waitResumedNewSessionTicket(let s): state = try s.handleChangeCipherSpec()
         case .start, .closed, .waitServerHello, .waitCertificate, .waitServerKeyExchange, .waitServerHelloDone,
-             .waitPeerVerification, .waitFinished, .connected:
+             .waitPeerVerification, .waitFinished, .waitResumedFinished, .connected:
             throw TLSError.unexpected("ChangeCipherSpec")
         }
     }

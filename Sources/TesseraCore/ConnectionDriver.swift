@@ -11,6 +11,12 @@ protocol ConnectionMachine: Sendable {
     mutating func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage) throws(TLSError)
     mutating func handleChangeCipherSpec() throws(TLSError)
     mutating func markClosed()
+    /// A warning alert other than close_notify (a refused renegotiation, say).
+    mutating func handleWarningAlert(_ alert: Alert)
+}
+
+extension ConnectionMachine {
+    mutating func handleWarningAlert(_ alert: Alert) {}
 }
 
 /// What both sides do the same way: pull input, dispatch it, application data, alerts, close,
@@ -20,6 +26,9 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
     /// Application data written before the handshake completed.
     private var pendingWrites: [ByteBuffer] = []
     private var sentCloseNotify = false
+    /// A first handshake completed: application data may flow from now on, also while a
+    /// renegotiation runs (RFC 5246 §7.4.1.2 lets it interleave).
+    private(set) var established = false
 
     init(machine: Machine) {
         self.machine = machine
@@ -51,9 +60,11 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
                 return
             }
             guard let inbound else { return }
-            let wasConnected = machine.isConnected
             step(inbound)
-            if !wasConnected, machine.isConnected { flushPendingWrites() }
+            if !established, machine.isConnected {
+                established = true
+                flushPendingWrites()
+            }
         }
     }
 
@@ -64,7 +75,7 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
         case .changeCipherSpec:
             run { (machine: inout Machine) throws(TLSError) in try machine.handleChangeCipherSpec() }
         case .applicationData(let data):
-            guard machine.isConnected else {
+            guard established else {
                 fail(TLSError.unexpected("application data before the handshake completed"))
                 return
             }
@@ -88,12 +99,13 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
             machine.records.emit(.closed(TLSError(
                 .peerAlert(alert.alertDescription), "peer sent fatal alert \(alert.alertDescription)")))
         } else {
+            machine.handleWarningAlert(alert)
             machine.records.emit(.alertReceived(alert))
         }
     }
 
     mutating func sendApplicationData(_ data: ByteBuffer) -> [TLSAction] {
-        if machine.isConnected {
+        if established {
             do {
                 try machine.records.writeApplicationData(data)
             } catch {
@@ -115,7 +127,7 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
         } catch {
             fail(error)
         }
-        if !machine.isConnected, !machine.isClosed {
+        if !established, !machine.isClosed {
             machine.markClosed()
             machine.records.emit(.closed(nil))
         }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import TesseraCrypto
+import TesseraSessions
 import TesseraWire
 
 // The TLS 1.2 server (RFC 5246 §7.3, RFC 8422, RFC 7627, RFC 5746, RFC 7301).
@@ -15,6 +16,8 @@ enum Server12State: Sendable {
     case waitClientKeyExchange(WaitClientKeyExchange)
     case waitClientChangeCipherSpec(WaitClientChangeCipherSpec)
     case waitClientFinished(WaitClientFinished)
+    case waitResumedClientChangeCipherSpec(WaitResumedClientChangeCipherSpec)
+    case waitResumedClientFinished(WaitResumedClientFinished)
     case connected(ServerConnected)
     case closed
 }
@@ -25,10 +28,14 @@ struct ServerHandshake12: Sendable {
     var group: NamedGroup
     var signatureScheme: SignatureScheme
     var exchange: EphemeralKeyExchange
+    var resumptionFailure: ResumptionFailure?
 }
 
 /// RFC 5246 §7.4.1.2: the connection starts with the client's hello.
 struct WaitClientHello: Sendable {
+    /// Set when the hello renegotiates an established connection (RFC 5746 §3.7).
+    var renegotiation: RenegotiationContext?
+
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
         switch message {
         case .clientHello(let hello):
@@ -53,19 +60,27 @@ struct WaitClientHello: Sendable {
             throw TLSError(.illegalParameter, "client did not offer null compression")
         }
 
-        // RFC 5746 §3.6: the SCSV or an empty renegotiation_info says the client is secure.
-        var secureRenegotiation = hello.cipherSuites.contains(.emptyRenegotiationInfoSCSV)
+        // RFC 5746 §3.6: the SCSV or an empty renegotiation_info says the client is secure;
+        // §3.7: when renegotiating, the SCSV is forbidden and the extension must carry our
+        // client's last verify_data.
+        let offersSCSV = hello.cipherSuites.contains(.emptyRenegotiationInfoSCSV)
+        if renegotiation != nil, offersSCSV {
+            throw TLSError(.handshakeFailure, "renegotiation_info SCSV in a renegotiation")
+        }
+        var secureRenegotiation = offersSCSV
         var clientGroups: [NamedGroup]?
         var clientSchemes: [SignatureScheme]?
         var clientALPN: [String]?
         var serverName: String?
         var extendedMasterSecret = false
+        var clientOffersEMS = false
         var pointFormatsOffered = false
+        var offeredTicket: [UInt8]?
         for ext in hello.extensions {
             switch ext {
             case .renegotiationInfo(let data):
-                guard data.isEmpty else {
-                    throw TLSError(.handshakeFailure, "non-empty renegotiation_info on the initial handshake")
+                guard constantTimeEquals(data, renegotiation?.clientVerifyData ?? []) else {
+                    throw TLSError(.handshakeFailure, "renegotiation_info does not match")
                 }
                 secureRenegotiation = true
             case .supportedGroups(let groups):
@@ -77,14 +92,17 @@ struct WaitClientHello: Sendable {
             case .serverName(let names):
                 serverName = names.first
             case .extendedMasterSecret:
+                clientOffersEMS = true
                 extendedMasterSecret = configuration.extendedMasterSecret
+            case .sessionTicket(let ticket):
+                offeredTicket = ticket
             case .ecPointFormats(let formats):
                 // RFC 8422 §5.1.2: uncompressed is the one format we speak.
                 guard formats.contains(.uncompressed) else {
                     throw TLSError(.illegalParameter, "client does not support uncompressed points")
                 }
                 pointFormatsOffered = true
-            case .signatureAlgorithmsCert, .statusRequest, .sessionTicket, .supportedVersionsOffered,
+            case .signatureAlgorithmsCert, .statusRequest, .supportedVersionsOffered,
                  .supportedVersionSelected, .keyShareOffered, .keyShareSelected, .keyShareRetry,
                  .preSharedKeyOffered, .preSharedKeySelected, .pskKeyExchangeModes, .earlyData, .cookie,
                  .padding, .unknown:
@@ -94,6 +112,40 @@ struct WaitClientHello: Sendable {
         if configuration.requireExtendedMasterSecret, !extendedMasterSecret {
             throw TLSError(.handshakeFailure, "client does not support extended master secret")
         }
+        if renegotiation != nil, !secureRenegotiation {
+            throw TLSError(.handshakeFailure, "renegotiation without renegotiation_info")
+        }
+        let renegotiationInfo = renegotiation.map { $0.clientVerifyData + $0.serverVerifyData } ?? []
+
+        var alpn: String?
+        if let clientALPN, !configuration.alpnProtocols.isEmpty {
+            // RFC 7301 §3.2: no overlap is fatal.
+            guard let chosen = Negotiation.firstCommon(ours: configuration.alpnProtocols, theirs: clientALPN) else {
+                throw TLSError(.noApplicationProtocol, "no shared application protocol")
+            }
+            alpn = chosen
+        }
+
+        // RFC 5077 §3.1: a ticket the key hook accepts resumes; any other falls back to a full
+        // handshake (with a fresh ticket).
+        var policy: ServerTicketPolicy?
+        if let provider = configuration.ticketKeys {
+            policy = ServerTicketPolicy(
+                configuration: configuration, provider: provider, now: configuration.clock.now(),
+                scope: ServerTicketPolicy.scope(configuration))
+        }
+        var resumptionFailure: ResumptionFailure?
+        if let policy, let ticket = offeredTicket, !ticket.isEmpty {
+            switch try policy.evaluate(ticket: ticket, hello: hello, clientOffersEMS: clientOffersEMS, serverName: serverName) {
+            case .resume(let session, let renew):
+                return try resume(session, renew: renew, hello: hello, raw, policy: policy, secureRenegotiation: secureRenegotiation,
+                                  renegotiationInfo: renegotiationInfo, alpn: alpn, serverName: serverName,
+                                  pointFormats: pointFormatsOffered, &ctx)
+            case .fullHandshake(let reason):
+                resumptionFailure = reason
+            }
+        }
+        let issueTicket = policy != nil && offeredTicket != nil
 
         // RFC 8422 §4: without supported_groups the client is taken to accept any curve.
         let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
@@ -110,20 +162,13 @@ struct WaitClientHello: Sendable {
             ours: key.supportedSchemes(version: .tls12), theirs: clientSchemes ?? []) else {
             throw TLSError(.handshakeFailure, "no shared signature algorithm")
         }
-        var alpn: String?
-        if let clientALPN, !configuration.alpnProtocols.isEmpty {
-            // RFC 7301 §3.2: no overlap is fatal.
-            guard let chosen = Negotiation.firstCommon(ours: configuration.alpnProtocols, theirs: clientALPN) else {
-                throw TLSError(.noApplicationProtocol, "no shared application protocol")
-            }
-            alpn = chosen
-        }
 
         var serverExtensions: [Extension] = []
-        if secureRenegotiation { serverExtensions.append(.renegotiationInfo([])) }
+        if secureRenegotiation { serverExtensions.append(.renegotiationInfo(renegotiationInfo)) }
         if extendedMasterSecret { serverExtensions.append(.extendedMasterSecret) }
         if pointFormatsOffered { serverExtensions.append(.ecPointFormats([.uncompressed])) }
         if let alpn { serverExtensions.append(.alpn([Array(alpn.utf8)])) }
+        if issueTicket { serverExtensions.append(.sessionTicket([])) }
 
         let serverRandom = SecureRandom.bytes(32)
         let serverHello = ServerHello(
@@ -152,9 +197,66 @@ struct WaitClientHello: Sendable {
         let negotiated = Negotiated12(
             parameters: parameters, clientRandom: hello.random, serverRandom: serverRandom, sessionID: [],
             extendedMasterSecret: extendedMasterSecret, secureRenegotiation: secureRenegotiation,
-            ticketExpected: false, alpn: alpn, serverName: serverName, transcript: transcript)
+            ticketExpected: issueTicket, alpn: alpn, serverName: serverName, transcript: transcript)
         return .waitClientKeyExchange(WaitClientKeyExchange(handshake: ServerHandshake12(
-            negotiated: negotiated, group: group, signatureScheme: signatureScheme, exchange: exchange)))
+            negotiated: negotiated, group: group, signatureScheme: signatureScheme, exchange: exchange,
+            resumptionFailure: resumptionFailure)))
+    }
+
+    /// RFC 5077 §3.1 Figure 2 (and §3.3 when renewing): ServerHello, [NewSessionTicket],
+    /// ChangeCipherSpec, Finished.
+    private func resume(
+        _ session: SessionState, renew: Bool, hello: ClientHello, _ raw: RawHandshakeMessage,
+        policy: ServerTicketPolicy, secureRenegotiation: Bool, renegotiationInfo: [UInt8], alpn: String?,
+        serverName: String?, pointFormats: Bool, _ ctx: inout ServerContext
+    ) throws(TLSError) -> Server12State {
+        guard let parameters = session.cipherSuite.parameters else {
+            throw TLSError(.internalError, "resumed suite has no parameters")
+        }
+        var serverExtensions: [Extension] = []
+        if secureRenegotiation { serverExtensions.append(.renegotiationInfo(renegotiationInfo)) }
+        if session.extendedMasterSecret { serverExtensions.append(.extendedMasterSecret) }
+        if pointFormats { serverExtensions.append(.ecPointFormats([.uncompressed])) }
+        if let alpn { serverExtensions.append(.alpn([Array(alpn.utf8)])) }
+        if renew { serverExtensions.append(.sessionTicket([])) }
+
+        // RFC 5077 §3.4: echo the client's session ID so it knows at once.
+        let serverRandom = SecureRandom.bytes(32)
+        let serverHello = ServerHello(
+            legacyVersion: .tls12, random: serverRandom, sessionID: hello.sessionID,
+            cipherSuite: parameters.suite, compressionMethod: 0, extensions: serverExtensions)
+        var transcript = Transcript(hash: parameters.hash)
+        transcript.append(raw.bytes)
+        ctx.records.negotiatedVersion = .tls12
+        transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
+
+        var renewed = false
+        if renew {
+            let ticket = policy.issue(session)
+            renewed = !ticket.ticket.isEmpty
+            transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
+        }
+
+        var negotiated = Negotiated12(
+            parameters: parameters, clientRandom: hello.random, serverRandom: serverRandom, sessionID: hello.sessionID,
+            extendedMasterSecret: session.extendedMasterSecret, secureRenegotiation: secureRenegotiation,
+            ticketExpected: renew, alpn: alpn, serverName: serverName, transcript: transcript)
+        let keys = try Keys12.fromMasterSecret(session.masterSecret, negotiated: negotiated)
+        try ctx.records.writeChangeCipherSpec()
+        ctx.records.installWriteProtection(keys.serverProtection)
+        let verifyData = TLS12.verifyData(
+            masterSecret: keys.masterSecret, sender: .server,
+            handshakeHash: negotiated.transcript.currentHash(), hash: parameters.hash)
+        negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
+
+        var summary = HandshakeSummary(
+            version: .tls12, cipherSuite: parameters.suite, resumed: true, group: nil, peerSignatureScheme: nil,
+            serverName: serverName, alpn: alpn, extendedMasterSecret: session.extendedMasterSecret,
+            secureRenegotiation: secureRenegotiation, peerCertificates: [], verification: nil,
+            sessionID: hello.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
+        summary.ticketRenewed = renewed
+        return .waitResumedClientChangeCipherSpec(WaitResumedClientChangeCipherSpec(resumed: ServerResumed12(
+            negotiated: negotiated, keys: keys, session: session, serverVerifyData: verifyData, summary: summary)))
     }
 
     /// RFC 5246 Appendix E.1 and RFC 8446 §4.2.1: TLS 1.2 or nothing. Older clients get
@@ -229,6 +331,23 @@ struct WaitClientFinished: Sendable {
             }
             negotiated.transcript.append(raw.bytes)
 
+            // RFC 5077 §3.3: the ticket goes before our ChangeCipherSpec.
+            var session: SessionState?
+            if negotiated.ticketExpected, let provider = ctx.configuration.ticketKeys {
+                let now = ctx.configuration.clock.now()
+                let policy = ServerTicketPolicy(
+                    configuration: ctx.configuration, provider: provider, now: now,
+                    scope: ServerTicketPolicy.scope(ctx.configuration))
+                let state = SessionState(
+                    version: .tls12, cipherSuite: negotiated.parameters.suite, sessionID: [],
+                    masterSecret: keys.masterSecret, time: now, timeout: ctx.configuration.sessionTimeout,
+                    sessionIDContext: policy.scope, hostname: negotiated.serverName,
+                    extendedMasterSecret: negotiated.extendedMasterSecret,
+                    alpn: negotiated.alpn.map { Array($0.utf8) })
+                session = state
+                negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(policy.issue(state))))
+            }
+
             try ctx.records.writeChangeCipherSpec()
             ctx.records.installWriteProtection(keys.serverProtection)
             let serverVerifyData = TLS12.verifyData(
@@ -236,12 +355,14 @@ struct WaitClientFinished: Sendable {
                 handshakeHash: negotiated.transcript.currentHash(), hash: hash)
             negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
 
-            let summary = HandshakeSummary(
+            var summary = HandshakeSummary(
                 version: .tls12, cipherSuite: negotiated.parameters.suite, resumed: false,
                 group: handshake.group, peerSignatureScheme: nil, serverName: negotiated.serverName,
                 alpn: negotiated.alpn, extendedMasterSecret: negotiated.extendedMasterSecret,
                 secureRenegotiation: negotiated.secureRenegotiation, peerCertificates: [], verification: nil,
                 sessionID: negotiated.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
+            summary.session = session
+            summary.resumptionFailure = handshake.resumptionFailure
             ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ServerConnected(
                 summary: summary, clientVerifyData: finished.verifyData, serverVerifyData: serverVerifyData))
@@ -259,13 +380,17 @@ struct ServerConnected: Sendable {
     var clientVerifyData: [UInt8]
     var serverVerifyData: [UInt8]
 
-    func handle(_ message: HandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
         switch message {
         case .clientHello:
-            // RFC 5746 §4.4 / RFC 5246 §7.2.2: renegotiation is off by default; refuse with a
-            // warning and go on.
-            try ctx.records.writeAlert(.warning(.noRenegotiation))
-            return .connected(self)
+            // RFC 5746 §4.4 / RFC 5246 §7.2.2: renegotiation is off by default (and never
+            // without secure renegotiation); refuse with a warning and go on.
+            guard ctx.configuration.allowClientRenegotiation, summary.secureRenegotiation else {
+                try ctx.records.writeAlert(.warning(.noRenegotiation))
+                return .connected(self)
+            }
+            let context = RenegotiationContext(clientVerifyData: clientVerifyData, serverVerifyData: serverVerifyData)
+            return try WaitClientHello(renegotiation: context).handle(message, raw, &ctx)
         case .helloRequest, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
              .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished,

@@ -12,7 +12,8 @@ public struct ServerConnection: Sendable {
         driver = ConnectionDriver(machine: ServerMachine(ctx: ServerContext(configuration: configuration, records: records)))
     }
 
-    public var isHandshakeComplete: Bool { driver.machine.isConnected }
+    /// A handshake has completed (application data flows, also during a renegotiation).
+    public var isHandshakeComplete: Bool { driver.established }
     public var isClosed: Bool { driver.machine.isClosed }
 
     public mutating func receive(_ bytes: ByteBuffer) -> [TLSAction] {
@@ -31,7 +32,7 @@ public struct ServerConnection: Sendable {
 
 struct ServerMachine: ConnectionMachine {
     var ctx: ServerContext
-    var state: Server12State = .waitClientHello(WaitClientHello())
+    var state: Server12State = .waitClientHello(WaitClientHello(renegotiation: nil))
 
     var records: RecordLayer {
         get { ctx.records }
@@ -59,14 +60,18 @@ struct ServerMachine: ConnectionMachine {
         case .waitClientKeyExchange(let s): state = try s.handle(message, raw, &ctx)
         case .waitClientChangeCipherSpec(let s): state = try s.handle(message)
         case .waitClientFinished(let s): state = try s.handle(message, raw, &ctx)
-        case .connected(let s): state = try s.handle(message, &ctx)
+        case .waitResumedClientChangeCipherSpec(let s): state = try s.handle(message)
+        case .waitResumedClientFinished(let s): state = try s.handle(message, raw, &ctx)
+        case .connected(let s): state = try s.handle(message, raw, &ctx)
         }
     }
 
     mutating func handleChangeCipherSpec() throws(TLSError) {
         switch state {
         case .waitClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
-        case .closed, .waitClientHello, .waitClientKeyExchange, .waitClientFinished, .connected:
+        case .waitResumedClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
+        case .closed, .waitClientHello, .waitClientKeyExchange, .waitClientFinished, .waitResumedClientFinished,
+             .connected:
             throw TLSError.unexpected("ChangeCipherSpec")
         }
     }

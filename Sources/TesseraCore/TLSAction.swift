@@ -1,5 +1,6 @@
 import NIOCore
 import TesseraCrypto
+import TesseraSessions
 import TesseraWire
 
 /// What a sans-I/O connection asks its driver to do. Feed bytes in, carry out the actions in order.
@@ -10,6 +11,11 @@ public enum TLSAction: Sendable {
     /// Input is held until then.
     case verifyPeer(PeerVerificationRequest)
     case handshakeCompleted(HandshakeSummary)
+    /// Client: a new or renewed session to store (emitted only after the server's Finished
+    /// verified, RFC 5077 §3.3). Replaces any stored session for this server.
+    case sessionIssued(SessionState)
+    /// Client: the offered session was not resumed; drop it from the store.
+    case sessionRejected
     case applicationData(ByteBuffer)
     /// A non-fatal alert from the peer (other than close_notify).
     case alertReceived(Alert)
@@ -42,6 +48,25 @@ public struct HandshakeSummary: Sendable {
     public var masterSecret: [UInt8]
     public var ticket: [UInt8]?
     public var ticketLifetimeHint: UInt32?
+    /// The session as it stands after this handshake (the one `-sess_out` writes), if resumable.
+    public var session: SessionState?
+    /// A resumed handshake in which the server issued a new ticket (RFC 5077 §3.3).
+    public var ticketRenewed = false
+    /// Server: why an offered ticket was not resumed.
+    public var resumptionFailure: ResumptionFailure?
+}
+
+/// Why an offered ticket did not resume (DESIGN.md §5 metrics).
+public enum ResumptionFailure: String, Sendable, Hashable, CaseIterable {
+    case unknownKey = "unknown key"
+    case expiredKey = "expired key"
+    case badMAC = "bad MAC"
+    case undecodable
+    case emsMismatch = "EMS mismatch"
+    case lifetimeCap = "lifetime cap"
+    case scopeMismatch = "scope mismatch"
+    case versionOrCipherMismatch = "version or cipher mismatch"
+    case tooLarge = "too large"
 }
 
 /// One line of a `-msg` trace, as OpenSSL's message callback sees it.

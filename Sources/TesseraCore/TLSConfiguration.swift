@@ -1,4 +1,6 @@
+import Foundation
 import TesseraCrypto
+import TesseraSessions
 import TesseraWire
 
 /// What a connection may negotiate and with which credentials. Shared by many connections.
@@ -39,6 +41,25 @@ public struct TLSConfiguration: Sendable {
     public var keyLog: (@Sendable (String) -> Void)?
     /// The connection's clock.
     public var clock: any TLSClock = SystemClock()
+
+    // MARK: Sessions and tickets (RFC 5077)
+
+    /// Server: the ticket-key hook. nil: no tickets are issued and none are accepted.
+    public var ticketKeys: (any TicketKeyProvider)?
+    /// Server: how long a session may be resumed, counted from its original authentication
+    /// (OpenSSL's session timeout; renewal never extends it).
+    public var sessionTimeout: UInt32 = 7200
+    /// Server: a hard cap on a session's life across any number of renewals.
+    public var maxSessionLifetime: TimeInterval = 86_400
+    /// Server: the session ID context, the scope a ticket is valid in (a virtual host). nil:
+    /// derived from the leaf certificate, so hosts with different certificates never share
+    /// sessions.
+    public var sessionIDContext: [UInt8]?
+    /// Client: send a fresh random session ID with a ticket (RFC 5077 §3.4) so the server's echo
+    /// tells resumption at once; false sends an empty one.
+    public var ticketSessionID = true
+    /// Client: offer the SessionTicket extension.
+    public var sessionTickets = true
 
     public init() {}
 

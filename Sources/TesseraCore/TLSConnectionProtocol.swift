@@ -9,6 +9,8 @@ public protocol TLSConnectionProtocol: Sendable {
     mutating func sendApplicationData(_ data: ByteBuffer) -> [TLSAction]
     mutating func close() -> [TLSAction]
     mutating func peerVerificationCompleted(_ result: VerificationResult) -> [TLSAction]
+    /// Client: start a TLS 1.2 renegotiation. Server: nothing (renegotiation is the client's).
+    mutating func renegotiate() -> [TLSAction]
     var isHandshakeComplete: Bool { get }
     var isClosed: Bool { get }
 }
@@ -18,4 +20,5 @@ extension ClientConnection: TLSConnectionProtocol {}
 extension ServerConnection: TLSConnectionProtocol {
     public mutating func startHandshake() -> [TLSAction] { [] }
     public mutating func peerVerificationCompleted(_ result: VerificationResult) -> [TLSAction] { [] }
+    public mutating func renegotiate() -> [TLSAction] { [] }
 }

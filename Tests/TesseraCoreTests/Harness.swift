@@ -2,6 +2,7 @@ import Crypto
 import NIOCore
 import TesseraCore
 import TesseraCrypto
+import TesseraSessions
 import TesseraWire
 import XCTest
 import _CryptoExtras
@@ -54,6 +55,9 @@ struct SideLog {
     var alertsReceived: [Alert] = []
     var verifyRequests = 0
     var traces: [TraceEvent] = []
+    var issued: [SessionState] = []
+    var rejected = 0
+    var handshakes = 0
 
     /// Messages as the flight table names them: "ClientHello", "CCS", ...
     var sentFlight: [String] {
@@ -122,7 +126,9 @@ struct Pair {
             case .verifyPeer:
                 clientLog.verifyRequests += 1
                 absorbClient(client.peerVerificationCompleted(verification))
-            case .handshakeCompleted(let summary): clientLog.summary = summary
+            case .handshakeCompleted(let summary): clientLog.summary = summary; clientLog.handshakes += 1
+            case .sessionIssued(let session): clientLog.issued.append(session)
+            case .sessionRejected: clientLog.rejected += 1
             case .applicationData(let data): clientLog.applicationData += Array(data.readableBytesView)
             case .alertReceived(let alert): clientLog.alertsReceived.append(alert)
             case .trace(let event): clientLog.traces.append(event)
@@ -136,7 +142,9 @@ struct Pair {
             switch action {
             case .send(let bytes): toClient.append(contentsOf: splitRecords(bytes)); serverLog.sent.append(bytes)
             case .verifyPeer: serverLog.verifyRequests += 1
-            case .handshakeCompleted(let summary): serverLog.summary = summary
+            case .handshakeCompleted(let summary): serverLog.summary = summary; serverLog.handshakes += 1
+            case .sessionIssued(let session): serverLog.issued.append(session)
+            case .sessionRejected: serverLog.rejected += 1
             case .applicationData(let data): serverLog.applicationData += Array(data.readableBytesView)
             case .alertReceived(let alert): serverLog.alertsReceived.append(alert)
             case .trace(let event): serverLog.traces.append(event)

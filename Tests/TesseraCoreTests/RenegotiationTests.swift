@@ -1,6 +1,7 @@
 import NIOCore
 import TesseraCore
 import TesseraCrypto
+import TesseraSessions
 import TesseraWire
 import XCTest
 
@@ -113,5 +114,82 @@ final class KeyLogBox: @unchecked Sendable {
 
     @Sendable func append(_ line: String) {
         lock.withLock { _lines.append(line) }
+    }
+}
+
+/// Renegotiation turned on (`-client_renegotiation`): a full handshake inside the connection,
+/// RFC 5746 renegotiation_info both ways, data flowing before, during and after.
+final class SecureRenegotiationTests: XCTestCase {
+    func testRefusedRenegotiationLeavesTheConnectionAsItWas() {
+        var pair = Pair()
+        pair.handshake()
+        pair.absorbClient(pair.client.renegotiate())
+        pair.run()
+        XCTAssertEqual(pair.clientLog.alertsReceived, [Alert(level: .warning, alertDescription: .noRenegotiation)])
+        XCTAssertEqual(pair.clientLog.handshakes, 1)
+        XCTAssertFalse(pair.client.isClosed)
+        XCTAssertFalse(pair.server.isClosed)
+        pair.absorbClient(pair.client.sendApplicationData(ByteBuffer(string: "after")))
+        pair.run()
+        XCTAssertEqual(pair.serverLog.applicationData, Array("after".utf8))
+    }
+
+    func testRenegotiationCompletesWithDataInterleaved() {
+        var server = serverConfiguration()
+        server.allowClientRenegotiation = true
+        var pair = Pair(server: server)
+        pair.handshake()
+        let firstSecret = pair.clientLog.summary?.masterSecret
+        pair.absorbClient(pair.client.renegotiate())
+        // Data from both sides while the new handshake is under way.
+        pair.absorbClient(pair.client.sendApplicationData(ByteBuffer(string: "c1")))
+        pair.absorbServer(pair.server.sendApplicationData(ByteBuffer(string: "s1")))
+        pair.run()
+        XCTAssertEqual(pair.clientLog.handshakes, 2)
+        XCTAssertEqual(pair.serverLog.handshakes, 2)
+        XCTAssertNotEqual(pair.clientLog.summary?.masterSecret, firstSecret)
+        XCTAssertEqual(pair.clientLog.summary?.masterSecret, pair.serverLog.summary?.masterSecret)
+        XCTAssertEqual(pair.clientLog.summary?.secureRenegotiation, true)
+        pair.absorbClient(pair.client.sendApplicationData(ByteBuffer(string: "c2")))
+        pair.absorbServer(pair.server.sendApplicationData(ByteBuffer(string: "s2")))
+        pair.run()
+        XCTAssertEqual(pair.serverLog.applicationData, Array("c1c2".utf8))
+        XCTAssertEqual(pair.clientLog.applicationData, Array("s1s2".utf8))
+        XCTAssertNil(pair.clientLog.closeError)
+        XCTAssertNil(pair.serverLog.closeError)
+    }
+
+    /// The report's last step: a renegotiation right after a renewed resumption.
+    func testRenegotiationAfterRenewedResumption() throws {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let clock = ManualClock(start)
+        var server = serverConfiguration()
+        server.clock = clock
+        server.allowClientRenegotiation = true
+        server.ticketKeys = TicketKeyRing(rotate: 10, expire: 20, start: start)
+        var client = clientConfiguration()
+        client.clock = clock
+
+        var first = Pair(client: client, server: server)
+        first.handshake()
+        let session = try XCTUnwrap(first.clientLog.issued.last)
+        clock.advance(by: 15)
+
+        var pair = Pair(client: client, server: server)
+        pair.client = ClientConnection(configuration: client, serverName: "localhost", session: session, trace: true)
+        pair.handshake()
+        XCTAssertEqual(pair.clientLog.summary?.ticketRenewed, true)
+        pair.absorbClient(pair.client.renegotiate())
+        pair.run()
+        XCTAssertEqual(pair.clientLog.handshakes, 2)
+        XCTAssertEqual(pair.serverLog.handshakes, 2)
+        XCTAssertEqual(pair.clientLog.summary?.resumed, false)
+        // The renegotiation's full handshake issues a fresh ticket, stored after its Finished.
+        XCTAssertEqual(pair.clientLog.issued.count, 2)
+        XCTAssertNil(pair.clientLog.closeError)
+        XCTAssertNil(pair.serverLog.closeError)
+        pair.absorbClient(pair.client.sendApplicationData(ByteBuffer(string: "ok")))
+        pair.run()
+        XCTAssertEqual(pair.serverLog.applicationData, Array("ok".utf8))
     }
 }

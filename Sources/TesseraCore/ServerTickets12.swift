@@ -1,0 +1,146 @@
+import Crypto
+import Foundation
+import NIOCore
+import TesseraCrypto
+import TesseraSessions
+import TesseraWire
+
+// RFC 5077 on the server: accept a ticket for the abbreviated handshake (renewing it when the key
+// hook says so), fall back to a full handshake for any ticket it will not resume, and issue
+// tickets after full handshakes.
+
+/// What the server decided about an offered ticket.
+enum TicketDecision {
+    case resume(SessionState, renew: Bool)
+    case fullHandshake(ResumptionFailure?)
+}
+
+struct ServerTicketPolicy {
+    let configuration: TLSConfiguration
+    let provider: any TicketKeyProvider
+    let now: Date
+    let scope: [UInt8]
+
+    /// RFC 5077 §3.1, §4; RFC 7627 §5.3; RFC 5246 §7.4.1.2. Throws only where the RFC says to
+    /// abort (EMS dropped by the client) or the key hook fails.
+    func evaluate(ticket: [UInt8], hello: ClientHello, clientOffersEMS: Bool, serverName: String?) throws(TLSError) -> TicketDecision {
+        guard ticket.count <= TicketSealing.maximumTicketLength else { return .fullHandshake(.tooLarge) }
+        guard let name = TicketSealing.keyName(of: ticket) else { return .fullHandshake(.undecodable) }
+        let lookup: TicketKeyLookup
+        do {
+            lookup = try provider.lookup(keyName: name, at: now)
+        } catch {
+            throw TLSError(.internalError, "ticket key hook failed: \(error)")
+        }
+        let key: TicketKey
+        let renew: Bool
+        switch lookup {
+        case .notFound(.unknownKey): return .fullHandshake(.unknownKey)
+        case .notFound(.expiredKey): return .fullHandshake(.expiredKey)
+        case .valid(let found): key = found; renew = false
+        case .validRenew(let found): key = found; renew = true
+        }
+        let plaintext: [UInt8]
+        do {
+            plaintext = try TicketSealing.open(ticket, key: key)
+        } catch {
+            return .fullHandshake(.badMAC)
+        }
+        guard let session = try? SessionState(derEncoded: plaintext) else { return .fullHandshake(.undecodable) }
+
+        // RFC 5246 §7.4.1.2: same version, and a suite the client still offers and we still run.
+        guard session.version == .tls12, hello.cipherSuites.contains(session.cipherSuite),
+              configuration.tls12Suites.contains(where: { $0.suite == session.cipherSuite }) else {
+            return .fullHandshake(.versionOrCipherMismatch)
+        }
+        // DESIGN.md §5: a session belongs to one context (virtual host).
+        guard session.sessionIDContext == scope else { return .fullHandshake(.scopeMismatch) }
+        if let serverName, let hostname = session.hostname, serverName.lowercased() != hostname.lowercased() {
+            return .fullHandshake(.scopeMismatch)
+        }
+        // RFC 7627 §5.3.
+        if session.extendedMasterSecret, !clientOffersEMS {
+            throw TLSError(.handshakeFailure, "client dropped extended master secret for an EMS session")
+        }
+        if !session.extendedMasterSecret, clientOffersEMS || configuration.requireExtendedMasterSecret {
+            return .fullHandshake(.emsMismatch)
+        }
+        // Lifetime from the original authentication, never extended by renewal.
+        let age = now.timeIntervalSince(session.time)
+        guard age >= -60, age < min(TimeInterval(session.timeout), configuration.maxSessionLifetime) else {
+            return .fullHandshake(.lifetimeCap)
+        }
+        return .resume(session, renew: renew)
+    }
+
+    /// A NewSessionTicket for `session` under the current key, or an empty one (RFC 5077 §3.3)
+    /// when no key may encrypt now.
+    func issue(_ session: SessionState) -> NewSessionTicket12 {
+        guard let key = provider.encryptionKey(at: now) else {
+            return NewSessionTicket12(lifetimeHint: 0, ticket: [])
+        }
+        var sealed = session
+        sealed.ticket = nil
+        sealed.ticketLifetimeHint = nil
+        let remaining = min(TimeInterval(session.timeout), configuration.maxSessionLifetime) - now.timeIntervalSince(session.time)
+        let hint = UInt32(clamping: min(Int(provider.lifetimeHint(at: now)), max(0, Int(remaining))))
+        return NewSessionTicket12(lifetimeHint: hint, ticket: TicketSealing.seal(sealed.derEncoded(), key: key))
+    }
+
+    /// The default scope: the leaf certificate's identity, so different hosts never share.
+    static func scope(_ configuration: TLSConfiguration) -> [UInt8] {
+        if let context = configuration.sessionIDContext { return context }
+        guard let leaf = configuration.certificateChain?.derEncoded.first else { return [] }
+        return Array(SHA256.hash(data: leaf).prefix(20))
+    }
+}
+
+/// RFC 5077 §3.1 Figure 2: the server resumed; its Finished is out, the client's CCS is next.
+struct WaitResumedClientChangeCipherSpec: Sendable {
+    var resumed: ServerResumed12
+
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> Server12State {
+        throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
+    }
+
+    func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+        try ctx.records.installReadProtection(resumed.keys.clientProtection)
+        return .waitResumedClientFinished(WaitResumedClientFinished(resumed: resumed))
+    }
+}
+
+struct WaitResumedClientFinished: Sendable {
+    var resumed: ServerResumed12
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+        switch message {
+        case .finished(let finished):
+            let negotiated = resumed.negotiated
+            let expected = TLS12.verifyData(
+                masterSecret: resumed.keys.masterSecret, sender: .client,
+                handshakeHash: negotiated.transcript.currentHash(), hash: negotiated.parameters.hash)
+            guard constantTimeEquals(expected, finished.verifyData) else {
+                throw TLSError(.decryptError, "client Finished does not verify")
+            }
+            var summary = resumed.summary
+            summary.session = resumed.session
+            ctx.records.emit(.handshakeCompleted(summary))
+            return .connected(ServerConnected(
+                summary: summary, clientVerifyData: finished.verifyData, serverVerifyData: resumed.serverVerifyData))
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
+             .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
+             .certificateRequest12, .certificateRequest13, .serverHelloDone, .certificateVerify,
+             .clientKeyExchange, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.finished], got: message.type)
+        }
+    }
+}
+
+/// A resumed server handshake after its flight (ServerHello, [NewSessionTicket], CCS, Finished).
+struct ServerResumed12: Sendable {
+    var negotiated: Negotiated12
+    var keys: Keys12
+    var session: SessionState
+    var serverVerifyData: [UInt8]
+    var summary: HandshakeSummary
+}
