@@ -1,6 +1,7 @@
 import Logging
 import TesseraCore
 import TesseraCrypto
+import TesseraSessions
 
 /// Shared by every connection of a client or server: configuration, credentials and the chain
 /// verifier (whose trust roots are read once).
@@ -8,16 +9,21 @@ public final class TLSContext: Sendable {
     public let configuration: TLSConfiguration
     /// Receives every `-msg` style trace event; nil turns tracing off.
     public let trace: (@Sendable (TraceEvent) -> Void)?
+    /// Client: where sessions are kept between connections, keyed by server name and port
+    /// (in memory by default; give your own to keep them across restarts).
+    public let sessionStore: any ClientSessionStore
     let verifier: ChainVerifier?
     let logger: Logger
 
     public init(
         configuration: TLSConfiguration,
         trace: (@Sendable (TraceEvent) -> Void)? = nil,
+        sessionStore: any ClientSessionStore = InMemorySessionStore(),
         logger: Logger = Logger(label: "tessera")
     ) throws {
         self.configuration = configuration
         self.trace = trace
+        self.sessionStore = sessionStore
         self.logger = logger
         switch configuration.certificateVerification {
         case .none:
@@ -35,7 +41,7 @@ public final class TLSContext: Sendable {
         ServerConnection(configuration: configuration, trace: trace != nil)
     }
 
-    func makeClientConnection(serverHostname: String?) -> ClientConnection {
-        ClientConnection(configuration: configuration, serverName: serverHostname, trace: trace != nil)
+    func makeClientConnection(serverHostname: String?, session: SessionState?) -> ClientConnection {
+        ClientConnection(configuration: configuration, serverName: serverHostname, session: session, trace: trace != nil)
     }
 }

@@ -3,10 +3,24 @@ import NIOCore
 import NIOTLS
 import TesseraCore
 import TesseraCrypto
+import TesseraSessions
 
 /// Fired as a user event when the handshake completes, with everything it negotiated.
 public struct TLSHandshakeCompletedEvent: Sendable {
     public var summary: HandshakeSummary
+}
+
+/// Send this as a user outbound event to a client handler to renegotiate (TLS 1.2, RFC 5746).
+public struct TLSRenegotiationRequest: Sendable {
+    public init() {}
+}
+
+/// Fired as a user event on a client: store or drop the session for this server.
+public enum TLSSessionEvent: Sendable {
+    /// A new or renewed session (only after the server's Finished verified).
+    case issued(SessionState)
+    /// The offered session was not resumed.
+    case rejected
 }
 
 /// A SwiftNIO handler that runs a sans-I/O connection: ciphertext below, plaintext above.
@@ -20,16 +34,19 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
     private var connection: Connection
     private let tlsContext: TLSContext
     private let serverHostname: String?
+    /// Client: the store entry this connection resumes from and updates.
+    private let sessionKey: SessionKey?
     /// Write promises for data accepted before the handshake completed.
     private var pendingPromises: [EventLoopPromise<Void>] = []
     private var closePromise: EventLoopPromise<Void>?
     private var started = false
     private var finished = false
 
-    init(connection: Connection, context: TLSContext, serverHostname: String?) {
+    init(connection: Connection, context: TLSContext, serverHostname: String?, sessionKey: SessionKey? = nil) {
         self.connection = connection
         self.tlsContext = context
         self.serverHostname = serverHostname
+        self.sessionKey = sessionKey
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -79,6 +96,15 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
         context.flush()
     }
 
+    public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is TLSRenegotiationRequest else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        perform(connection.renegotiate(), context: context)
+        promise?.succeed()
+    }
+
     /// Sends close_notify, then closes the channel (RFC 5246 §7.2.1 lets us not wait for the
     /// peer's).
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -111,6 +137,12 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
                 promises.forEach { $0.succeed() }
                 context.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: summary.alpn))
                 context.fireUserInboundEventTriggered(TLSHandshakeCompletedEvent(summary: summary))
+            case .sessionIssued(let session):
+                if let sessionKey { tlsContext.sessionStore.store(session, for: sessionKey) }
+                context.fireUserInboundEventTriggered(TLSSessionEvent.issued(session))
+            case .sessionRejected:
+                if let sessionKey { tlsContext.sessionStore.remove(for: sessionKey) }
+                context.fireUserInboundEventTriggered(TLSSessionEvent.rejected)
             case .applicationData(let data):
                 context.fireChannelRead(wrapInboundOut(data))
             case .alertReceived(let alert):
@@ -171,10 +203,21 @@ extension TLSHandler where Connection == ServerConnection {
 }
 
 extension TLSHandler where Connection == ClientConnection {
-    /// `serverHostname` goes into SNI and is checked against the certificate (RFC 6125).
-    public convenience init(context: TLSContext, serverHostname: String?) {
+    /// Resumes from, and keeps up to date, the context's session store entry for
+    /// `serverHostname` and `port`.
+    public convenience init(context: TLSContext, serverHostname: String, port: Int) {
+        let key = SessionKey(serverName: serverHostname, port: port)
         self.init(
-            connection: context.makeClientConnection(serverHostname: serverHostname),
+            connection: context.makeClientConnection(
+                serverHostname: serverHostname, session: context.sessionStore.session(for: key)),
+            context: context, serverHostname: serverHostname, sessionKey: key)
+    }
+
+    /// `serverHostname` goes into SNI and is checked against the certificate (RFC 6125).
+    /// `session` is a stored session to resume (see `TLSSessionEvent` for the new one).
+    public convenience init(context: TLSContext, serverHostname: String?, session: SessionState? = nil) {
+        self.init(
+            connection: context.makeClientConnection(serverHostname: serverHostname, session: session),
             context: context, serverHostname: serverHostname)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TesseraCore
 import TesseraCrypto
+import TesseraSessions
 import TesseraWire
 import X509
 
@@ -42,32 +43,40 @@ enum Report {
         out += "Secure Renegotiation IS\(summary.secureRenegotiation ? "" : " NOT") supported\n"
         out += "Compression: NONE\nExpansion: NONE\n"
         out += summary.alpn.map { "ALPN protocol: \($0)\n" } ?? "No ALPN negotiated\n"
-        out += session(summary, now: now)
+        if let session = summary.session {
+            out += Report.session(session)
+        } else {
+            out += "SSL-Session:\n    Protocol  : \(summary.version)\n    Cipher    : \(summary.cipherSuite.openSSLName)\n"
+            out += "    Session-ID: \n    Master-Key: \(summary.masterSecret.upperHex)\n"
+            out += "    Extended master secret: \(summary.extendedMasterSecret ? "yes" : "no")\n"
+        }
+        if summary.resumed {
+            out += "Session ticket renewed: \(summary.ticketRenewed ? "yes" : "no")\n"
+        }
         out += "---\n"
         return out
     }
 
-    /// The `SSL-Session:` block.
-    static func session(_ summary: HandshakeSummary, now: Date) -> String {
+    /// The `SSL-Session:` block, as `openssl s_client` and `openssl sess_id -text` print it.
+    static func session(_ session: SessionState) -> String {
         var out = "SSL-Session:\n"
-        out += "    Protocol  : \(summary.version)\n"
-        out += "    Cipher    : \(summary.cipherSuite.openSSLName)\n"
-        out += "    Session-ID: \(summary.sessionID.upperHex)\n"
-        out += "    Session-ID-ctx: \n"
-        out += "    Master-Key: \(summary.masterSecret.upperHex)\n"
+        out += "    Protocol  : \(session.version)\n"
+        out += "    Cipher    : \(session.cipherSuite.openSSLName)\n"
+        out += "    Session-ID: \(session.sessionID.upperHex)\n"
+        out += "    Session-ID-ctx: \(session.sessionIDContext.upperHex)\n"
+        out += "    Master-Key: \(session.masterSecret.upperHex)\n"
         out += "    PSK identity: None\n    PSK identity hint: None\n    SRP username: None\n"
-        if let hint = summary.ticketLifetimeHint, summary.ticket != nil {
-            out += "    TLS session ticket lifetime hint: \(hint) (seconds)\n"
-        }
-        if let ticket = summary.ticket {
+        if let ticket = session.ticket, !ticket.isEmpty {
+            if let hint = session.ticketLifetimeHint {
+                out += "    TLS session ticket lifetime hint: \(hint) (seconds)\n"
+            }
             out += "    TLS session ticket:\n" + bioDump(ticket, indent: 4) + "\n"
         }
-        out += "    Start Time: \(Int(now.timeIntervalSince1970))\n"
-        out += "    Timeout   : 7200 (sec)\n"
-        if let verification = summary.verification {
-            out += "    Verify return code: \(verification.code) (\(verification.message))\n"
-        }
-        out += "    Extended master secret: \(summary.extendedMasterSecret ? "yes" : "no")\n"
+        out += "    Start Time: \(Int(session.time.timeIntervalSince1970))\n"
+        out += "    Timeout   : \(session.timeout) (sec)\n"
+        let code = session.verifyResult ?? 0
+        out += "    Verify return code: \(code) (\(VerificationResult.openSSLMessage(code)))\n"
+        out += "    Extended master secret: \(session.extendedMasterSecret ? "yes" : "no")\n"
         return out
     }
 

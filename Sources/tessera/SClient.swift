@@ -5,6 +5,7 @@ import NIOPosix
 import TesseraCore
 import TesseraCrypto
 import TesseraNIO
+import TesseraSessions
 
 /// `tessera s_client`: openssl s_client's flags, report and behaviour.
 struct SClient: ParsableCommand {
@@ -32,6 +33,18 @@ struct SClient: ParsableCommand {
     @Flag(name: .customLong("ign_eof", withSingleDash: true), help: "Keep the connection open at the end of stdin.")
     var ignEOF = false
 
+    @Option(name: .customLong("sess_out", withSingleDash: true), help: "Write the newest session (PEM) here when the connection ends, including one renewed in a resumed handshake.")
+    var sessOut: String?
+
+    @Option(name: .customLong("sess_in", withSingleDash: true), help: "Resume the session in this file (tessera's or openssl's PEM).")
+    var sessIn: String?
+
+    @Flag(name: .customLong("reconnect", withSingleDash: true), help: "Reconnect 5 times with the newest session, as openssl does.")
+    var reconnect = false
+
+    @Flag(name: .customLong("no_ticket", withSingleDash: true), help: "Do not offer session tickets.")
+    var noTicket = false
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -39,12 +52,67 @@ struct SClient: ParsableCommand {
         var configuration = TLSConfiguration()
         try common.apply(to: &configuration)
         configuration.certificateVerification = verifyReturnError ? .required : .reportOnly
+        configuration.sessionTickets = !noTicket
         if let caFile { configuration.trustRoots = .pemFile(caFile) }
-        let quiet = common.quiet
-        let trace: (@Sendable (TraceEvent) -> Void)? = common.msg && !quiet ? { @Sendable event in Output.out(MessageTrace.format(event)) } : nil
+        let trace: (@Sendable (TraceEvent) -> Void)? = common.msg && !common.quiet ? { @Sendable event in Output.out(MessageTrace.format(event)) } : nil
         let context = try TLSContext(configuration: configuration, trace: trace)
         let serverName: String? = noservername ? nil : (servername ?? host)
 
+        var session = loadSession()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        // openssl -reconnect: five more connections after the first, each resuming the newest
+        // session; the last one is the interactive one.
+        let connections = reconnect ? 6 : 1
+        var failed = false
+        for index in 0..<connections {
+            if index > 0, !common.quiet { Output.out("drop connection and then reconnect\n") }
+            let outcome = try connectOnce(
+                host: host, port: port, serverName: serverName, context: context, group: group,
+                session: session, interactive: index == connections - 1, clock: configuration.clock)
+            if outcome.rejected { session = nil }
+            if let newest = outcome.newest { session = newest }
+            failed = failed || outcome.failed
+            if outcome.failed { break }
+        }
+        if let sessOut, let session {
+            do {
+                try session.pemEncoded().write(toFile: sessOut, atomically: true, encoding: .utf8)
+            } catch {
+                Output.err("tessera s_client: cannot write session to \(sessOut): \(error)\n")
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    /// `-sess_in`: a bad file is reported and the handshake goes on as a full one.
+    private func loadSession() -> SessionState? {
+        guard let sessIn else { return nil }
+        do {
+            let text = try String(contentsOfFile: sessIn, encoding: .utf8)
+            return try SessionState(pemEncoded: text)
+        } catch let error as SessionError {
+            Output.err("tessera s_client: cannot use session file \(sessIn): \(error); doing a full handshake\n")
+        } catch {
+            Output.err("tessera s_client: cannot read session file \(sessIn): \(error.localizedDescription); doing a full handshake\n")
+        }
+        return nil
+    }
+
+    private struct Outcome {
+        var newest: SessionState?
+        var rejected = false
+        var failed = false
+    }
+
+    private func connectOnce(
+        host: String, port: Int, serverName: String?, context: TLSContext, group: EventLoopGroup,
+        session: SessionState?, interactive: Bool, clock: any TLSClock
+    ) throws -> Outcome {
+        let quiet = common.quiet
+        let ignEOF = self.ignEOF
+        let state = ClientRunState()
         // openssl: stdin is read once the handshake is done; -quiet implies -ign_eof; a line
         // "Q" closes the connection.
         let closeAtEOF = !(ignEOF || quiet)
@@ -53,8 +121,12 @@ struct SClient: ParsableCommand {
             StdinReader(
                 deliver: { bytes in
                     channelBox.use { channel in
-                        if !quiet, bytes.first == UInt8(ascii: "Q"), bytes.count <= 2 {
+                        let command = !(quiet || ignEOF) && bytes.count <= 2 ? bytes.first : nil
+                        if command == UInt8(ascii: "Q") {
                             channel.close(promise: nil)
+                        } else if command == UInt8(ascii: "R") {
+                            if !quiet { Output.out("RENEGOTIATING\n") }
+                            channel.triggerUserOutboundEvent(TLSRenegotiationRequest(), promise: nil)
                         } else {
                             channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
                         }
@@ -65,10 +137,11 @@ struct SClient: ParsableCommand {
                 }
             ).start()
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? group.syncShutdownGracefully() }
-        let state = ClientRunState()
-        let clock = configuration.clock
+        let closeNow: @Sendable () -> Void = {
+            channelBox.use { channel in channel.close(promise: nil) }
+        }
+        let afterHandshake = interactive ? startStdin : closeNow
+
         let channel: Channel
         do {
             channel = try ClientBootstrap(group: group)
@@ -78,8 +151,8 @@ struct SClient: ParsableCommand {
                         let counter = ByteCounter()
                         try channel.pipeline.syncOperations.addHandlers([
                             counter,
-                            TLSClientHandler(context: context, serverHostname: serverName),
-                            ClientIOHandler(state: state, counter: counter, quiet: quiet, clock: clock, onHandshake: startStdin),
+                            TLSClientHandler(context: context, serverHostname: serverName, session: session),
+                            ClientIOHandler(state: state, counter: counter, quiet: quiet, clock: clock, onHandshake: afterHandshake),
                         ])
                     }
                 }
@@ -87,15 +160,14 @@ struct SClient: ParsableCommand {
                 .wait()
         } catch {
             Output.err("connect:errno=\(error)\n")
-            throw ExitCode(1)
+            return Outcome(failed: true)
         }
         channelBox.channel = channel
         if !quiet { Output.out("CONNECTED(00000003)\n") }
-
         try? channel.closeFuture.wait()
         channelBox.channel = nil
-        if !quiet { Output.out(state.failed ? "" : "closed\n") }
-        if state.failed || !state.handshakeCompleted { throw ExitCode(1) }
+        if !quiet, !state.failed, interactive { Output.out("closed\n") }
+        return Outcome(newest: state.newestSession, rejected: state.sessionRejected, failed: state.failed || !state.handshakeCompleted)
     }
 }
 
@@ -121,6 +193,18 @@ final class ClientRunState: @unchecked Sendable {
     private let lock = NSLock()
     private var _failed = false
     private var _completed = false
+    private var _newest: SessionState?
+    private var _rejected = false
+
+    var newestSession: SessionState? {
+        get { lock.withLock { _newest } }
+        set { lock.withLock { _newest = newValue } }
+    }
+
+    var sessionRejected: Bool {
+        get { lock.withLock { _rejected } }
+        set { lock.withLock { _rejected = newValue } }
+    }
 
     var failed: Bool {
         get { lock.withLock { _failed } }
@@ -178,8 +262,16 @@ final class ClientIOHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event as? TLSSessionEvent {
+        case .issued(let session)?: state.newestSession = session
+        case .rejected?: state.sessionRejected = true
+        case nil: break
+        }
         if let completed = event as? TLSHandshakeCompletedEvent {
             state.handshakeCompleted = true
+            if state.newestSession == nil, let session = completed.summary.session {
+                state.newestSession = session
+            }
             if !quiet {
                 Output.out(Report.client(completed.summary, bytesRead: counter.read, bytesWritten: counter.written, now: clock.now()))
             }

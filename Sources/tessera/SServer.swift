@@ -5,6 +5,7 @@ import NIOPosix
 import TesseraCore
 import TesseraCrypto
 import TesseraNIO
+import TesseraSessions
 
 /// `tessera s_server`: openssl s_server's flags and behaviour, serving many connections at once.
 struct SServer: ParsableCommand {
@@ -29,6 +30,21 @@ struct SServer: ParsableCommand {
     @Option(name: .customLong("naccept", withSingleDash: true), help: "Exit after this many connections have ended.")
     var naccept: Int?
 
+    @Option(name: .customLong("ticket_rotate", withSingleDash: true), help: "Seconds a ticket key encrypts before the next one takes over (default 3600).")
+    var ticketRotate: Double = 3600
+
+    @Option(name: .customLong("ticket_expire", withSingleDash: true), help: "Seconds after a key began to encrypt until it stops decrypting (default 2 x -ticket_rotate).")
+    var ticketExpire: Double?
+
+    @Option(name: .customLong("renew", withSingleDash: true), help: "Renew tickets in resumed handshakes: when-retiring (default), always, never.")
+    var renew = "when-retiring"
+
+    @Flag(name: .customLong("no_ticket", withSingleDash: true), help: "Issue no session tickets.")
+    var noTicket = false
+
+    @Flag(name: .customLong("client_renegotiation", withSingleDash: true), help: "Allow clients to renegotiate (RFC 5746 secure renegotiation only). Off: a no_renegotiation warning.")
+    var clientRenegotiation = false
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -36,7 +52,9 @@ struct SServer: ParsableCommand {
         var configuration = TLSConfiguration()
         try common.apply(to: &configuration)
         configuration.certificateVerification = .none
+        configuration.allowClientRenegotiation = clientRenegotiation
         try loadCredentials(into: &configuration)
+        try configureTickets(&configuration)
 
         let quiet = common.quiet
         let trace: (@Sendable (TraceEvent) -> Void)? = common.msg && !quiet ? { @Sendable event in Output.out(MessageTrace.format(event)) } : nil
@@ -55,7 +73,7 @@ struct SServer: ParsableCommand {
                     connections.add(channel)
                     try channel.pipeline.syncOperations.addHandlers([
                         TLSServerHandler(context: context),
-                        ServerIOHandler(www: www, quiet: quiet),
+                        ServerIOHandler(www: www, quiet: quiet, registry: connections),
                     ])
                 }
             }
@@ -70,6 +88,26 @@ struct SServer: ParsableCommand {
         ).start()
         try server.closeFuture.wait()
         connections.stop()
+    }
+
+    /// The default in-process key ring: a key encrypts for -ticket_rotate seconds, then only
+    /// decrypts (tickets under it are renewed) until -ticket_expire seconds after it began.
+    private func configureTickets(_ configuration: inout TLSConfiguration) throws {
+        guard !noTicket else { return }
+        let policy: RenewalPolicy
+        switch renew {
+        case "when-retiring": policy = .whenKeyRetiring
+        case "always": policy = .always
+        case "never": policy = .never
+        default: throw CommandError("-renew takes when-retiring, always or never, not \(renew)")
+        }
+        let expire = ticketExpire ?? 2 * ticketRotate
+        guard ticketRotate > 0, expire >= ticketRotate else {
+            throw CommandError("need 0 < -ticket_rotate <= -ticket_expire")
+        }
+        configuration.ticketKeys = TicketKeyRing(
+            rotate: ticketRotate, expire: expire, renewal: policy, start: configuration.clock.now())
+        configuration.sessionTimeout = UInt32(clamping: Int(max(expire, 7200)))
     }
 
     private func loadCredentials(into configuration: inout TLSConfiguration) throws {
@@ -93,10 +131,13 @@ struct SServer: ParsableCommand {
     }
 }
 
-/// Live connections: stdin is sent to each, and `-naccept` ends the server.
+/// Live connections: stdin is sent to each, and `-naccept` ends the server. Like openssl's
+/// s_server, stdin is only read while a client is connected: the reading thread waits until a
+/// handshake has completed, so data piped in before a client arrives goes to that client.
 final class ConnectionRegistry: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var channels: [ObjectIdentifier: Channel] = [:]
+    private var ready: Set<ObjectIdentifier> = []
     private var ended = 0
     private let limit: Int?
     private var stopped = false
@@ -107,10 +148,11 @@ final class ConnectionRegistry: @unchecked Sendable {
     }
 
     func add(_ channel: Channel) {
-        lock.withLock { channels[ObjectIdentifier(channel)] = channel }
+        condition.withLock { channels[ObjectIdentifier(channel)] = channel }
         channel.closeFuture.whenComplete { [self] _ in
-            let done: Bool = lock.withLock {
+            let done: Bool = condition.withLock {
                 channels[ObjectIdentifier(channel)] = nil
+                ready.remove(ObjectIdentifier(channel))
                 ended += 1
                 return limit.map { ended >= $0 } ?? false
             }
@@ -118,18 +160,31 @@ final class ConnectionRegistry: @unchecked Sendable {
         }
     }
 
-    /// Sends stdin to every live connection (under the lock, so never after `stop`).
+    /// The channel's handshake completed: stdin may go to it.
+    func markReady(_ channel: Channel) {
+        condition.withLock {
+            ready.insert(ObjectIdentifier(channel))
+            condition.broadcast()
+        }
+    }
+
+    /// Sends stdin to every connected client, waiting for one if there is none yet.
     func broadcast(_ bytes: [UInt8]) {
-        lock.withLock {
-            guard !stopped else { return }
-            for channel in channels.values where channel.isActive {
-                channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
-            }
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.isEmpty, !stopped { condition.wait() }
+        guard !stopped else { return }
+        for id in ready {
+            guard let channel = channels[id], channel.isActive else { continue }
+            channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
         }
     }
 
     func stop() {
-        lock.withLock { stopped = true }
+        condition.withLock {
+            stopped = true
+            condition.broadcast()
+        }
     }
 }
 
@@ -140,13 +195,15 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private let www: Bool
     private let quiet: Bool
+    private let registry: ConnectionRegistry
     private var summary: HandshakeSummary?
     private var request: [UInt8] = []
     private var answered = false
 
-    init(www: Bool, quiet: Bool) {
+    init(www: Bool, quiet: Bool, registry: ConnectionRegistry) {
         self.www = www
         self.quiet = quiet
+        self.registry = registry
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -176,9 +233,12 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
     private func page() -> String {
         guard let summary else { return "no handshake\n" }
         var page = "Tessera s_server\n"
+        // The line openssl's -www page carries too.
+        page += "\(summary.resumed ? "Reused" : "New"), \(summary.version), Cipher is \(summary.cipherSuite.openSSLName)\n"
         page += "Protocol: \(summary.version)\n"
         page += "Cipher: \(summary.cipherSuite.openSSLName)\n"
         page += "Session: \(summary.resumed ? "Reused" : "New")\n"
+        if summary.resumed { page += "Ticket renewed: \(summary.ticketRenewed ? "yes" : "no")\n" }
         page += "Server name: \(summary.serverName ?? "none")\n"
         page += "ALPN: \(summary.alpn ?? "none")\n"
         page += "Extended master secret: \(summary.extendedMasterSecret ? "yes" : "no")\n"
@@ -189,9 +249,12 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let completed = event as? TLSHandshakeCompletedEvent {
             summary = completed.summary
+            if !www { registry.markReady(context.channel) }
             if !quiet, !www {
                 let s = completed.summary
                 Output.out("\(s.resumed ? "Reused" : "New"), \(s.version), Cipher is \(s.cipherSuite.openSSLName)\n")
+                if s.resumed { Output.out("Session ticket renewed: \(s.ticketRenewed ? "yes" : "no")\n") }
+                if let failure = s.resumptionFailure { Output.out("Ticket not resumed: \(failure.rawValue)\n") }
                 Output.out("Secure Renegotiation IS\(s.secureRenegotiation ? "" : " NOT") supported\n")
             }
         }

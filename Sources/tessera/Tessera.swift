@@ -4,7 +4,7 @@ import ArgumentParser
 struct Tessera: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
-        abstract: "TLS 1.2 tools in the manner of openssl: s_server and s_client.",
-        subcommands: [SServer.self, SClient.self]
+        abstract: "TLS tools in the manner of openssl: s_server, s_client and sess_id.",
+        subcommands: [SServer.self, SClient.self, SessID.self]
     )
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOPosix
@@ -5,6 +6,7 @@ import NIOTLS
 import TesseraCore
 import TesseraCrypto
 import TesseraNIO
+import TesseraSessions
 import XCTest
 
 /// Collects what reaches the application above the TLS handler.
@@ -113,6 +115,30 @@ final class EmbeddedHandlerTests: XCTestCase {
         try interact(client, server)
         try write.wait()
         XCTAssertEqual(serverCollector.received, Array("early".utf8))
+    }
+
+    /// The client handler resumes from the context's session store and keeps it up to date.
+    func testSessionStoreResumesTheNextConnection() throws {
+        let key = SigningKey.generateP256()
+        var serverConfiguration = TLSConfiguration()
+        serverConfiguration.privateKey = key
+        serverConfiguration.certificateChain = try CertificateChain.selfSigned(commonName: "localhost", key: key)
+        serverConfiguration.ticketKeys = TicketKeyRing(start: Date())
+        let serverContext = try TLSContext(configuration: serverConfiguration)
+        let clientContext = try XCTUnwrap(Fixtures.client)
+
+        var summaries: [HandshakeSummary] = []
+        for _ in 0..<2 {
+            let collector = Collector()
+            let client = EmbeddedChannel(handlers: [TLSClientHandler(context: clientContext, serverHostname: "localhost", port: 443), collector])
+            let server = EmbeddedChannel(handlers: [TLSServerHandler(context: serverContext)])
+            try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2)).wait()
+            try interact(client, server)
+            summaries.append(try XCTUnwrap(collector.summary))
+        }
+        XCTAssertEqual(summaries.map(\.resumed), [false, true])
+        XCTAssertNotNil(clientContext.sessionStore.session(for: SessionKey(serverName: "localhost", port: 443)))
     }
 
     func testGarbageClosesServerWithAlert() throws {
