@@ -32,5 +32,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .executableTarget(
+            name: "FuzzSession",
+            dependencies: [
+                .product(name: "TesseraSessions", package: "Tessera"),
+                .product(name: "TesseraCrypto", package: "Tessera"),
+            ]
+        ),
     ]
 )
