@@ -22,6 +22,12 @@ struct ClientOffer: Sendable {
     var session: SessionState?
     /// Set when this hello renegotiates an established connection.
     var renegotiation: RenegotiationContext?
+    /// TLS 1.3: the suites and key shares offered, and whether this is the second hello.
+    var suites13: [CipherSuiteParameters] = []
+    var keyShares: [EphemeralKeyExchange] = []
+    var retried = false
+
+    var offers13: Bool { !suites13.isEmpty }
 }
 
 /// RFC 5746 §3.1: the Finished values of the handshake being renegotiated, which the new hellos
@@ -62,7 +68,7 @@ struct ClientContext: Sendable {
     var session: SessionState?
 }
 
-enum Client12State: Sendable {
+enum ClientState: Sendable {
     case start
     case waitServerHello(WaitServerHello)
     case waitCertificate(WaitCertificate)
@@ -76,7 +82,13 @@ enum Client12State: Sendable {
     case waitResumedNewSessionTicket(WaitResumedNewSessionTicket)
     case waitResumedChangeCipherSpec(WaitResumedChangeCipherSpec)
     case waitResumedFinished(WaitResumedFinished)
+    case waitEncryptedExtensions(WaitEncryptedExtensions)
+    case waitCertificate13(WaitCertificate13)
+    case waitCertificateVerify13(WaitCertificateVerify13)
+    case waitFinished13(WaitFinished13)
+    case waitPeerVerification13(WaitPeerVerification13)
     case connected(ClientConnected)
+    case connected13(ClientConnected13)
     case closed
 }
 
@@ -84,11 +96,22 @@ enum Client12State: Sendable {
 
 enum ClientHelloBuilder {
     /// RFC 5246 §7.4.1.2 with the extensions of RFC 6066, 8422, 7627, 5746, 7301, 5077.
-    static func make(_ ctx: ClientContext, renegotiation: RenegotiationContext? = nil) throws(TLSError) -> (ClientHello, ClientOffer) {
+    /// What a HelloRetryRequest asked for (RFC 8446 §4.1.4).
+    struct Retry {
+        var previous: ClientOffer
+        var group: NamedGroup
+        var cookie: [UInt8]?
+    }
+
+    static func make(_ ctx: ClientContext, renegotiation: RenegotiationContext? = nil, retry: Retry? = nil) throws(TLSError) -> (ClientHello, ClientOffer) {
         let configuration = ctx.configuration
-        let suites = configuration.tls12Suites
-        guard !suites.isEmpty else {
-            throw TLSError(.internalError, "no usable TLS 1.2 cipher suite configured")
+        // RFC 8446 §4.2.1: TLS 1.3 is offered through supported_versions, never in a renegotiation.
+        let offers13 = configuration.maximumVersion == .tls13 && renegotiation == nil
+        let offers12 = configuration.minimumVersion.rawValue <= ProtocolVersion.tls12.rawValue
+        let suites = offers12 ? configuration.tls12Suites : []
+        let suites13 = offers13 ? TLS13Support.suites(configuration) : []
+        guard !suites.isEmpty || !suites13.isEmpty else {
+            throw TLSError(.internalError, "no usable cipher suite configured")
         }
         let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
         guard !groups.isEmpty else { throw TLSError(.internalError, "no usable group configured") }
@@ -98,16 +121,17 @@ enum ClientHelloBuilder {
             extensions.append(.serverName([name]))
         }
         extensions.append(.supportedGroups(groups))
-        extensions.append(.ecPointFormats([.uncompressed]))
+        if offers12 { extensions.append(.ecPointFormats([.uncompressed])) }
         extensions.append(.signatureAlgorithms(configuration.signatureSchemes))
         if !configuration.alpnProtocols.isEmpty {
             extensions.append(.alpn(configuration.alpnProtocols.map { Array($0.utf8) }))
         }
         // RFC 5077 §3.4: a stored ticket goes in the extension, with a fresh session ID so the
         // server's echo says "resumed"; a session without a ticket is offered by its ID.
-        let session = renegotiation == nil ? ctx.session.flatMap { offerable($0, suites: suites) } : nil
+        let session = renegotiation == nil && retry == nil && offers12
+            ? ctx.session.flatMap { offerable($0, suites: suites) } : nil
         var sessionID: [UInt8] = []
-        if configuration.sessionTickets {
+        if configuration.sessionTickets, offers12 {
             if let ticket = session?.ticket, !ticket.isEmpty {
                 extensions.append(.sessionTicket(ticket))
                 if configuration.ticketSessionID { sessionID = SecureRandom.bytes(32) }
@@ -118,19 +142,36 @@ enum ClientHelloBuilder {
         if let session, session.ticket?.isEmpty ?? true, !session.sessionID.isEmpty {
             sessionID = session.sessionID
         }
-        if configuration.extendedMasterSecret || session?.extendedMasterSecret == true {
+        if offers12, configuration.extendedMasterSecret || session?.extendedMasterSecret == true {
             extensions.append(.extendedMasterSecret)
         }
-        // RFC 5746 §3.4 / §3.5: empty on the initial handshake, our last verify_data when
-        // renegotiating.
-        extensions.append(.renegotiationInfo(renegotiation?.clientVerifyData ?? []))
+        if offers12 {
+            // RFC 5746 §3.4 / §3.5: empty on the initial handshake, our last verify_data when
+            // renegotiating.
+            extensions.append(.renegotiationInfo(renegotiation?.clientVerifyData ?? []))
+        }
 
-        let random = SecureRandom.bytes(32)
+        var keyShares: [EphemeralKeyExchange] = []
+        if offers13 {
+            // RFC 8446 §4.2.1, §4.2.8, §4.2.9; Appendix D.4: a 32-byte legacy_session_id turns on
+            // middlebox compatibility mode.
+            extensions.append(.supportedVersionsOffered(offers12 ? [.tls13, .tls12] : [.tls13]))
+            let group = retry?.group ?? groups[0]
+            keyShares = [try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: group) }]
+            extensions.append(.keyShareOffered(keyShares.map { KeyShareEntry(group: $0.group, keyExchange: $0.publicKeyBytes) }))
+            extensions.append(.pskKeyExchangeModes([.pskDHEKE]))
+            if let cookie = retry?.cookie { extensions.append(.cookie(cookie)) }
+            if sessionID.isEmpty { sessionID = SecureRandom.bytes(32) }
+        }
+        // RFC 8446 §4.1.2: the second hello keeps the first one's random and session ID.
+        let random = retry?.previous.random ?? SecureRandom.bytes(32)
+        if let previous = retry?.previous { sessionID = previous.sessionID }
+
         let hello = ClientHello(
             legacyVersion: .tls12,
             random: random,
             sessionID: sessionID,
-            cipherSuites: suites.map(\.suite),
+            cipherSuites: suites13.map(\.suite) + suites.map(\.suite),
             compressionMethods: [0],
             extensions: extensions
         )
@@ -144,7 +185,10 @@ enum ClientHelloBuilder {
             serverName: ctx.serverName,
             alpn: configuration.alpnProtocols,
             session: session,
-            renegotiation: renegotiation
+            renegotiation: renegotiation,
+            suites13: suites13,
+            keyShares: keyShares,
+            retried: retry != nil
         )
         return (hello, offer)
     }
@@ -169,18 +213,23 @@ struct WaitServerHello: Sendable {
 
     /// RFC 5746 §4.4 / RFC 5246 §7.2.2: a server may refuse renegotiation with a
     /// no_renegotiation warning; the connection then goes on as it was.
-    func handleWarning(_ alert: Alert) -> Client12State? {
+    func handleWarning(_ alert: Alert) -> ClientState? {
         guard alert.alertDescription == .noRenegotiation, let previous else { return nil }
         return .connected(previous)
     }
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .serverHello(let hello):
+            if case .supportedVersionSelected(.tls13)? = hello.extensions.first(.supportedVersions), offer.offers13 {
+                return try Client13Start.accept(hello, raw, offer: offer, transcript: transcript, &ctx)
+            }
             return try accept(hello, raw, &ctx)
+        case .helloRetryRequest(let retry):
+            return try Client13Start.retry(retry, raw, offer: offer, transcript: transcript, &ctx)
         case .helloRequest:
             return .waitServerHello(self)  // RFC 5246 §7.4.1.1: ignored while negotiating
-        case .helloRetryRequest, .clientHello, .newSessionTicket12, .newSessionTicket13, .endOfEarlyData,
+        case .clientHello, .newSessionTicket12, .newSessionTicket13, .endOfEarlyData,
              .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
              .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished,
              .certificateStatus, .keyUpdate, .unknown:
@@ -188,13 +237,17 @@ struct WaitServerHello: Sendable {
         }
     }
 
-    private func accept(_ hello: ServerHello, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    private func accept(_ hello: ServerHello, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         // RFC 8446 §4.2.1: a 1.3 server says so in supported_versions, which we did not offer.
         if hello.extensions.contains(.supportedVersions) {
             throw TLSError(.unsupportedExtension, "server sent supported_versions, which was not offered")
         }
-        guard hello.legacyVersion == .tls12 else {
-            throw TLSError(.protocolVersion, "server chose \(hello.legacyVersion); only TLS 1.2 is allowed")
+        guard hello.legacyVersion == .tls12, !offer.suites.isEmpty else {
+            throw TLSError(.protocolVersion, "server chose \(hello.legacyVersion), which we do not allow")
+        }
+        // RFC 8446 §4.1.3: a TLS 1.3 client must refuse a downgrade the server marked.
+        if offer.offers13, hello.random.suffix(8).elementsEqual(ServerHello.downgradeTLS12Sentinel) {
+            throw TLSError(.illegalParameter, "server signals a downgrade from TLS 1.3")
         }
         guard let parameters = offer.suites.first(where: { $0.suite == hello.cipherSuite }) else {
             throw TLSError(.illegalParameter, "server chose cipher suite \(hello.cipherSuite), which was not offered")
@@ -294,7 +347,7 @@ struct WaitServerFlight: Sendable {
     var offer: ClientOffer
     var session: SessionState
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificate:
             ctx.records.emit(.sessionRejected)
@@ -315,7 +368,7 @@ struct WaitServerFlight: Sendable {
         }
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         let state = try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
         switch state {
         case .waitResumedChangeCipherSpec(let waiting):
@@ -332,7 +385,7 @@ struct WaitCertificate: Sendable {
     var negotiated: Negotiated12
     var offer: ClientOffer
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificate(let certificate):
             guard let leaf = certificate.entries.first else {
@@ -369,7 +422,7 @@ struct WaitServerKeyExchange: Sendable {
     var chain: [[UInt8]]
     var peerKey: PeerPublicKey
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .serverKeyExchange(let exchange):
             guard offer.groups.contains(exchange.group) else {
@@ -408,7 +461,7 @@ struct WaitServerHelloDone: Sendable {
     var signatureScheme: SignatureScheme
     var certificateRequest: CertificateRequest12?
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificateRequest12(let request) where certificateRequest == nil:
             var next = self
@@ -442,13 +495,13 @@ struct WaitServerHelloDone: Sendable {
 struct WaitPeerVerification: Sendable {
     var pending: WaitServerHelloDone
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
         // Unreachable in practice: input is held while verifying. Kept total for safety.
         throw TLSError.unexpectedMessage(expected: [], got: message.type)
     }
 
     /// RFC 5246 §7.4.6–7.4.9: [Certificate], ClientKeyExchange, ChangeCipherSpec, Finished.
-    func sendFlight(verification: VerificationResult?, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func sendFlight(verification: VerificationResult?, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         if let verification, !verification.isValid, ctx.configuration.certificateVerification == .required {
             throw TLSError.verificationFailed(verification)
         }
@@ -502,7 +555,7 @@ struct ClientHandshake12: Sendable {
 struct WaitNewSessionTicket: Sendable {
     var handshake: ClientHandshake12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .newSessionTicket12(let ticket):
             var next = handshake
@@ -519,7 +572,7 @@ struct WaitNewSessionTicket: Sendable {
         }
     }
 
-    func handleChangeCipherSpec() throws(TLSError) -> Client12State {
+    func handleChangeCipherSpec() throws(TLSError) -> ClientState {
         throw TLSError.unexpected("ChangeCipherSpec before the NewSessionTicket the server announced")
     }
 }
@@ -528,12 +581,12 @@ struct WaitChangeCipherSpec: Sendable {
     var handshake: ClientHandshake12
     var ticket: NewSessionTicket12?
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
         if case .helloRequest = message { return .waitChangeCipherSpec(self) }
         throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         try ctx.records.installReadProtection(handshake.keys.serverProtection)
         return .waitFinished(WaitFinished(handshake: handshake, ticket: ticket))
     }
@@ -544,7 +597,7 @@ struct WaitFinished: Sendable {
     var handshake: ClientHandshake12
     var ticket: NewSessionTicket12?
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .finished(let finished):
             let negotiated = handshake.negotiated
@@ -577,7 +630,7 @@ struct WaitFinished: Sendable {
             if issued != nil || !negotiated.sessionID.isEmpty {
                 let session = SessionState(
                     version: .tls12, cipherSuite: negotiated.parameters.suite, sessionID: negotiated.sessionID,
-                    masterSecret: handshake.keys.masterSecret, time: now, timeout: issued?.lifetimeHint ?? 7200,
+                    masterSecret: handshake.keys.masterSecret, time: now.wholeSeconds, timeout: issued?.lifetimeHint ?? 7200,
                     peerCertificate: handshake.chain.first, verifyResult: handshake.verification?.code,
                     hostname: negotiated.serverName, ticketLifetimeHint: issued?.lifetimeHint, ticket: issued?.ticket,
                     extendedMasterSecret: negotiated.extendedMasterSecret,
@@ -607,7 +660,7 @@ struct ClientConnected: Sendable {
 
     /// RFC 5246 §7.4.1.2 / RFC 5746 §3.5: a new ClientHello inside the connection, under its
     /// current keys. Only over a connection that negotiated secure renegotiation.
-    func renegotiate(_ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func renegotiate(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         guard summary.secureRenegotiation else {
             throw TLSError(.handshakeFailure, "the server does not support secure renegotiation")
         }
@@ -618,7 +671,7 @@ struct ClientConnected: Sendable {
         return .waitServerHello(WaitServerHello(offer: offer, transcript: transcript, previous: self))
     }
 
-    func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> Client12State {
+    func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .helloRequest:
             // RFC 5246 §7.4.1.1 / RFC 5746 §4.2: we do not renegotiate; say so and go on.

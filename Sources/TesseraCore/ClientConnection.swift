@@ -47,9 +47,17 @@ public struct ClientConnection: Sendable {
 
     /// The result of the `.verifyPeer` request; resumes the handshake.
     public mutating func peerVerificationCompleted(_ result: VerificationResult) -> [TLSAction] {
-        guard case .waitPeerVerification(let waiting) = driver.machine.state else { return [] }
-        driver.run { (machine: inout ClientMachine) throws(TLSError) in
-            machine.state = try waiting.sendFlight(verification: result, &machine.ctx)
+        switch driver.machine.state {
+        case .waitPeerVerification(let waiting):
+            driver.run { (machine: inout ClientMachine) throws(TLSError) in
+                machine.state = try waiting.sendFlight(verification: result, &machine.ctx)
+            }
+        case .waitPeerVerification13(let waiting):
+            driver.run { (machine: inout ClientMachine) throws(TLSError) in
+                machine.state = try waiting.sendFlight(verification: result, &machine.ctx)
+            }
+        default:
+            return []
         }
         driver.processInput()
         return driver.machine.records.takeActions()
@@ -77,7 +85,7 @@ public struct ClientConnection: Sendable {
 
 struct ClientMachine: ConnectionMachine {
     var ctx: ClientContext
-    var state: Client12State = .start
+    var state: ClientState = .start
 
     var records: RecordLayer {
         get { ctx.records }
@@ -85,13 +93,17 @@ struct ClientMachine: ConnectionMachine {
     }
 
     var isConnected: Bool {
-        if case .connected = state { return true }
-        return false
+        switch state {
+        case .connected, .connected13: return true
+        default: return false
+        }
     }
 
     var isPaused: Bool {
-        if case .waitPeerVerification = state { return true }
-        return false
+        switch state {
+        case .waitPeerVerification, .waitPeerVerification13: return true
+        default: return false
+        }
     }
 
     var isClosed: Bool {
@@ -122,7 +134,13 @@ struct ClientMachine: ConnectionMachine {
         case .waitResumedNewSessionTicket(let s): state = try s.handle(message, raw, &ctx)
         case .waitResumedChangeCipherSpec(let s): state = try s.handle(message)
         case .waitResumedFinished(let s): state = try s.handle(message, raw, &ctx)
+        case .waitEncryptedExtensions(let s): state = try s.handle(message, raw, &ctx)
+        case .waitCertificate13(let s): state = try s.handle(message, raw, &ctx)
+        case .waitCertificateVerify13(let s): state = try s.handle(message, raw, &ctx)
+        case .waitFinished13(let s): state = try s.handle(message, raw, &ctx)
+        case .waitPeerVerification13(let s): state = try s.handle(message)
         case .connected(let s): state = try s.handle(message, &ctx)
+        case .connected13(let s): state = try s.handle(message, &ctx)
         }
     }
 
@@ -133,8 +151,13 @@ struct ClientMachine: ConnectionMachine {
         case .waitServerFlight(let s): state = try s.handleChangeCipherSpec(&ctx)
         case .waitResumedChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
         case .waitResumedNewSessionTicket(let s): state = try s.handleChangeCipherSpec()
+        case .waitServerHello(let s) where s.offer.offers13 && s.offer.retried:
+            return  // RFC 8446 Appendix D.4: a compatibility CCS after a HelloRetryRequest
+        case .waitEncryptedExtensions, .waitCertificate13, .waitCertificateVerify13, .waitFinished13:
+            return  // RFC 8446 §5: dropped before the peer's Finished
         case .start, .closed, .waitServerHello, .waitCertificate, .waitServerKeyExchange, .waitServerHelloDone,
-             .waitPeerVerification, .waitFinished, .waitResumedFinished, .connected:
+             .waitPeerVerification, .waitFinished, .waitResumedFinished, .connected, .waitPeerVerification13,
+             .connected13:
             throw TLSError.unexpected("ChangeCipherSpec")
         }
     }

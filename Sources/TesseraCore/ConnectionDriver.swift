@@ -48,6 +48,15 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
         } catch {
             fail(error)
         }
+        noteEstablished()
+    }
+
+    /// The first completed handshake opens the connection for application data and sends what
+    /// was written before it.
+    private mutating func noteEstablished() {
+        guard !established, machine.isConnected else { return }
+        established = true
+        flushPendingWrites()
     }
 
     mutating func processInput() {
@@ -61,10 +70,7 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
             }
             guard let inbound else { return }
             step(inbound)
-            if !established, machine.isConnected {
-                established = true
-                flushPendingWrites()
-            }
+            noteEstablished()
         }
     }
 

@@ -26,6 +26,8 @@ struct RecordLayer: Sendable {
     /// What `-msg` prints for messages before a version is negotiated.
     var traceVersion: ProtocolVersion = .tls12
     var tracing = false
+    /// TLS 1.3 middlebox compatibility (RFC 8446 Appendix D.4): one CCS per side, once.
+    var sentCompatibilityCCS = false
 
     private var output = ByteBuffer()
     private(set) var actions: [TLSAction] = []

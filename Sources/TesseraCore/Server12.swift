@@ -11,14 +11,17 @@ struct ServerContext: Sendable {
     var records: RecordLayer
 }
 
-enum Server12State: Sendable {
+enum ServerState: Sendable {
     case waitClientHello(WaitClientHello)
     case waitClientKeyExchange(WaitClientKeyExchange)
     case waitClientChangeCipherSpec(WaitClientChangeCipherSpec)
     case waitClientFinished(WaitClientFinished)
     case waitResumedClientChangeCipherSpec(WaitResumedClientChangeCipherSpec)
     case waitResumedClientFinished(WaitResumedClientFinished)
+    case waitSecondClientHello(WaitSecondClientHello)
+    case waitClientFinished13(WaitClientFinished13)
     case connected(ServerConnected)
+    case connected13(ServerConnected13)
     case closed
 }
 
@@ -36,7 +39,7 @@ struct WaitClientHello: Sendable {
     /// Set when the hello renegotiates an established connection (RFC 5746 §3.7).
     var renegotiation: RenegotiationContext?
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .clientHello(let hello):
             return try respond(to: hello, raw, &ctx)
@@ -48,12 +51,14 @@ struct WaitClientHello: Sendable {
         }
     }
 
-    private func respond(to hello: ClientHello, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    private func respond(to hello: ClientHello, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         let configuration = ctx.configuration
         guard let chain = configuration.certificateChain, let key = configuration.privateKey else {
             throw TLSError(.internalError, "server has no certificate and key")
         }
-        try negotiateVersion(hello)
+        if try negotiateVersion(hello, configuration) == .tls13 {
+            return try Server13Start.respond(to: hello, raw, retried: nil, &ctx)
+        }
 
         // RFC 5246 §7.4.1.2: null compression must be offered.
         guard hello.compressionMethods.contains(0) else {
@@ -170,7 +175,11 @@ struct WaitClientHello: Sendable {
         if let alpn { serverExtensions.append(.alpn([Array(alpn.utf8)])) }
         if issueTicket { serverExtensions.append(.sessionTicket([])) }
 
-        let serverRandom = SecureRandom.bytes(32)
+        var serverRandom = SecureRandom.bytes(32)
+        if configuration.maximumVersion == .tls13 {
+            // RFC 8446 §4.1.3: a TLS 1.3 server negotiating TLS 1.2 says so in its random.
+            serverRandom.replaceSubrange(24..<32, with: ServerHello.downgradeTLS12Sentinel)
+        }
         let serverHello = ServerHello(
             legacyVersion: .tls12, random: serverRandom, sessionID: [],
             cipherSuite: parameters.suite, compressionMethod: 0, extensions: serverExtensions)
@@ -209,7 +218,7 @@ struct WaitClientHello: Sendable {
         _ session: SessionState, renew: Bool, hello: ClientHello, _ raw: RawHandshakeMessage,
         policy: ServerTicketPolicy, secureRenegotiation: Bool, renegotiationInfo: [UInt8], alpn: String?,
         serverName: String?, pointFormats: Bool, _ ctx: inout ServerContext
-    ) throws(TLSError) -> Server12State {
+    ) throws(TLSError) -> ServerState {
         guard let parameters = session.cipherSuite.parameters else {
             throw TLSError(.internalError, "resumed suite has no parameters")
         }
@@ -261,16 +270,22 @@ struct WaitClientHello: Sendable {
 
     /// RFC 5246 Appendix E.1 and RFC 8446 §4.2.1: TLS 1.2 or nothing. Older clients get
     /// protocol_version.
-    private func negotiateVersion(_ hello: ClientHello) throws(TLSError) {
-        if case .supportedVersionsOffered(let versions) = hello.extensions.first(.supportedVersions) {
-            guard versions.contains(.tls12) else {
+    /// RFC 8446 §4.2.1 and RFC 5246 Appendix E.1: the highest version both allow. Clients below
+    /// TLS 1.2 get protocol_version.
+    private func negotiateVersion(_ hello: ClientHello, _ configuration: TLSConfiguration) throws(TLSError) -> ProtocolVersion {
+        let ours: [ProtocolVersion] = [.tls13, .tls12].filter {
+            $0.rawValue <= configuration.maximumVersion.rawValue && $0.rawValue >= configuration.minimumVersion.rawValue
+        }
+        if case .supportedVersionsOffered(let versions) = hello.extensions.first(.supportedVersions), renegotiation == nil {
+            guard let chosen = ours.first(where: { versions.contains($0) }) else {
                 throw TLSError(.protocolVersion, "client offers none of our versions: \(versions)")
             }
-            return
+            return chosen
         }
-        guard hello.legacyVersion.rawValue >= ProtocolVersion.tls12.rawValue else {
+        guard hello.legacyVersion.rawValue >= ProtocolVersion.tls12.rawValue, ours.contains(.tls12) else {
             throw TLSError(.protocolVersion, "client offers \(hello.legacyVersion); TLS 1.2 is the minimum")
         }
+        return .tls12
     }
 }
 
@@ -278,7 +293,7 @@ struct WaitClientHello: Sendable {
 struct WaitClientKeyExchange: Sendable {
     var handshake: ServerHandshake12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .clientKeyExchange(let keyExchange):
             let preMasterSecret = try crypto { () throws(CryptoError) in
@@ -303,11 +318,11 @@ struct WaitClientChangeCipherSpec: Sendable {
     var handshake: ServerHandshake12
     var keys: Keys12
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> Server12State {
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
         throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         try ctx.records.installReadProtection(keys.clientProtection)
         return .waitClientFinished(WaitClientFinished(handshake: handshake, keys: keys))
     }
@@ -318,7 +333,7 @@ struct WaitClientFinished: Sendable {
     var handshake: ServerHandshake12
     var keys: Keys12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
             var negotiated = handshake.negotiated
@@ -340,7 +355,7 @@ struct WaitClientFinished: Sendable {
                     scope: ServerTicketPolicy.scope(ctx.configuration))
                 let state = SessionState(
                     version: .tls12, cipherSuite: negotiated.parameters.suite, sessionID: [],
-                    masterSecret: keys.masterSecret, time: now, timeout: ctx.configuration.sessionTimeout,
+                    masterSecret: keys.masterSecret, time: now.wholeSeconds, timeout: ctx.configuration.sessionTimeout,
                     sessionIDContext: policy.scope, hostname: negotiated.serverName,
                     extendedMasterSecret: negotiated.extendedMasterSecret,
                     alpn: negotiated.alpn.map { Array($0.utf8) })
@@ -380,7 +395,7 @@ struct ServerConnected: Sendable {
     var clientVerifyData: [UInt8]
     var serverVerifyData: [UInt8]
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .clientHello:
             // RFC 5746 §4.4 / RFC 5246 §7.2.2: renegotiation is off by default (and never

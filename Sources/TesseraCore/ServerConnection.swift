@@ -32,7 +32,7 @@ public struct ServerConnection: Sendable {
 
 struct ServerMachine: ConnectionMachine {
     var ctx: ServerContext
-    var state: Server12State = .waitClientHello(WaitClientHello(renegotiation: nil))
+    var state: ServerState = .waitClientHello(WaitClientHello(renegotiation: nil))
 
     var records: RecordLayer {
         get { ctx.records }
@@ -40,8 +40,10 @@ struct ServerMachine: ConnectionMachine {
     }
 
     var isConnected: Bool {
-        if case .connected = state { return true }
-        return false
+        switch state {
+        case .connected, .connected13: return true
+        default: return false
+        }
     }
 
     var isPaused: Bool { false }
@@ -62,7 +64,10 @@ struct ServerMachine: ConnectionMachine {
         case .waitClientFinished(let s): state = try s.handle(message, raw, &ctx)
         case .waitResumedClientChangeCipherSpec(let s): state = try s.handle(message)
         case .waitResumedClientFinished(let s): state = try s.handle(message, raw, &ctx)
+        case .waitSecondClientHello(let s): state = try s.handle(message, raw, &ctx)
+        case .waitClientFinished13(let s): state = try s.handle(message, raw, &ctx)
         case .connected(let s): state = try s.handle(message, raw, &ctx)
+        case .connected13(let s): state = try s.handle(message, &ctx)
         }
     }
 
@@ -70,8 +75,12 @@ struct ServerMachine: ConnectionMachine {
         switch state {
         case .waitClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
         case .waitResumedClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
+        case .waitSecondClientHello, .waitClientFinished13:
+            return  // RFC 8446 §5 / Appendix D.4: a compatibility CCS is dropped
+        case .waitClientHello(let s) where s.renegotiation == nil && records.negotiatedVersion == .tls13:
+            return
         case .closed, .waitClientHello, .waitClientKeyExchange, .waitClientFinished, .waitResumedClientFinished,
-             .connected:
+             .connected, .connected13:
             throw TLSError.unexpected("ChangeCipherSpec")
         }
     }

@@ -99,11 +99,11 @@ struct ServerTicketPolicy {
 struct WaitResumedClientChangeCipherSpec: Sendable {
     var resumed: ServerResumed12
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> Server12State {
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
         throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         try ctx.records.installReadProtection(resumed.keys.clientProtection)
         return .waitResumedClientFinished(WaitResumedClientFinished(resumed: resumed))
     }
@@ -112,7 +112,7 @@ struct WaitResumedClientChangeCipherSpec: Sendable {
 struct WaitResumedClientFinished: Sendable {
     var resumed: ServerResumed12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> Server12State {
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
             let negotiated = resumed.negotiated

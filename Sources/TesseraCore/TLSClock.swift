@@ -33,3 +33,10 @@ public final class ManualClock: TLSClock, @unchecked Sendable {
         lock.unlock()
     }
 }
+
+extension Date {
+    /// Session times are whole seconds, as OpenSSL's session encoding keeps them.
+    var wholeSeconds: Date {
+        Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down))
+    }
+}

@@ -60,10 +60,13 @@ public struct TLSConfiguration: Sendable {
     public var ticketSessionID = true
     /// Client: offer the SessionTicket extension.
     public var sessionTickets = true
+    /// Server: TLS 1.3 NewSessionTickets after a full handshake (RFC 8446 §4.6.1).
+    public var ticketCount13 = 2
 
     public init() {}
 
     public static let defaultCipherSuites: [CipherSuite] = [
+        .tlsAES128GCMSHA256, .tlsAES256GCMSHA384, .tlsChaCha20Poly1305SHA256,
         .ecdheECDSAWithAES128GCMSHA256, .ecdheRSAWithAES128GCMSHA256,
         .ecdheECDSAWithAES256GCMSHA384, .ecdheRSAWithAES256GCMSHA384,
         .ecdheECDSAWithChaCha20Poly1305SHA256, .ecdheRSAWithChaCha20Poly1305SHA256,

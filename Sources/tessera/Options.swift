@@ -8,6 +8,9 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .customLong("tls1_2", withSingleDash: true), help: "Use TLS 1.2 only.")
     var tls12 = false
 
+    @Flag(name: .customLong("tls1_3", withSingleDash: true), help: "Use TLS 1.3 only. Default: TLS 1.3 preferred, TLS 1.2 allowed.")
+    var tls13 = false
+
     @Flag(name: .customLong("msg", withSingleDash: true), help: "Print every protocol message, as openssl -msg does.")
     var msg = false
 
@@ -16,6 +19,9 @@ struct CommonOptions: ParsableArguments {
 
     @Option(name: .customLong("cipher", withSingleDash: true), help: "TLS 1.2 cipher suites, OpenSSL names separated by ':'.")
     var cipher: String?
+
+    @Option(name: .customLong("ciphersuites", withSingleDash: true), help: "TLS 1.3 cipher suites separated by ':' (TLS_AES_128_GCM_SHA256, ...).")
+    var ciphersuites: String?
 
     @Option(name: [.customLong("groups", withSingleDash: true), .customLong("curves", withSingleDash: true)],
             help: "Key-exchange groups separated by ':' (X25519, P-256, P-384).")
@@ -28,6 +34,12 @@ struct CommonOptions: ParsableArguments {
     var keylogfile: String?
 
     func apply(to configuration: inout TLSConfiguration) throws {
+        switch (tls12, tls13) {
+        case (true, true): throw CommandError("-tls1_2 and -tls1_3 exclude each other")
+        case (true, false): configuration.minimumVersion = .tls12; configuration.maximumVersion = .tls12
+        case (false, true): configuration.minimumVersion = .tls13; configuration.maximumVersion = .tls13
+        case (false, false): configuration.minimumVersion = .tls12; configuration.maximumVersion = .tls13
+        }
         if let cipher {
             var suites: [CipherSuite] = []
             for name in cipher.split(separator: ":") {
@@ -36,7 +48,18 @@ struct CommonOptions: ParsableArguments {
                 }
                 suites.append(suite)
             }
-            configuration.cipherSuites = suites
+            // openssl: -cipher is the TLS 1.2 list; the TLS 1.3 suites stay.
+            configuration.cipherSuites = configuration.cipherSuites.filter { $0.parameters?.version == .tls13 } + suites
+        }
+        if let ciphersuites {
+            var suites: [CipherSuite] = []
+            for name in ciphersuites.split(separator: ":") {
+                guard let suite = CipherSuite.byOpenSSLName[String(name)], suite.parameters?.version == .tls13 else {
+                    throw CommandError("unknown or unsupported TLS 1.3 cipher suite \(name)")
+                }
+                suites.append(suite)
+            }
+            configuration.cipherSuites = suites + configuration.cipherSuites.filter { $0.parameters?.version == .tls12 }
         }
         if let groups {
             var parsed: [NamedGroup] = []

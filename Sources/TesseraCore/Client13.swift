@@ -1,0 +1,385 @@
+import Foundation
+import NIOCore
+import TesseraCrypto
+import TesseraSessions
+import TesseraWire
+
+// The TLS 1.3 client (RFC 8446 §2, §4): ServerHello (maybe after a HelloRetryRequest), then
+// under handshake keys EncryptedExtensions, [CertificateRequest], Certificate,
+// CertificateVerify, Finished; our Finished; tickets and KeyUpdate afterwards.
+
+/// The handshake so far, from the ServerHello on.
+struct ClientHandshake13: Sendable {
+    var parameters: CipherSuiteParameters
+    var schedule: KeySchedule13
+    var transcript: Transcript
+    var offer: ClientOffer
+    var group: NamedGroup
+    var clientHandshakeSecret: [UInt8]
+    var serverHandshakeSecret: [UInt8]
+    var alpn: String?
+    var certificateRequested = false
+    var chain: [[UInt8]] = []
+    var signatureScheme: SignatureScheme?
+}
+
+enum Client13Start {
+    /// RFC 8446 §4.1.3: a ServerHello that selected TLS 1.3.
+    static func accept(
+        _ hello: ServerHello, _ raw: RawHandshakeMessage, offer: ClientOffer, transcript: Transcript,
+        _ ctx: inout ClientContext
+    ) throws(TLSError) -> ClientState {
+        guard hello.legacyVersion == .tls12 else {
+            throw TLSError(.illegalParameter, "TLS 1.3 ServerHello with legacy_version \(hello.legacyVersion)")
+        }
+        guard hello.sessionID == offer.sessionID else {
+            throw TLSError(.illegalParameter, "legacy_session_id_echo does not match")
+        }
+        guard let parameters = offer.suites13.first(where: { $0.suite == hello.cipherSuite }) else {
+            throw TLSError(.illegalParameter, "server chose \(hello.cipherSuite), which was not offered")
+        }
+        guard hello.compressionMethod == 0 else {
+            throw TLSError(.illegalParameter, "TLS 1.3 ServerHello with compression")
+        }
+        try decoding { () throws(WireError) in try validateTLS13Extensions(hello.extensions, in: .serverHello) }
+        var serverShare: KeyShareEntry?
+        for ext in hello.extensions {
+            switch ext {
+            case .keyShareSelected(let entry): serverShare = entry
+            case .supportedVersionSelected, .preSharedKeySelected: continue
+            default:
+                throw TLSError(.unsupportedExtension, "\(ext.type) in a TLS 1.3 ServerHello")
+            }
+        }
+        // RFC 8446 §4.2.8: psk_dhe_ke only, so a key share is required.
+        guard let serverShare else { throw TLSError(.missingExtension, "TLS 1.3 ServerHello without key_share") }
+        guard let exchange = offer.keyShares.first(where: { $0.group == serverShare.group }) else {
+            throw TLSError(.illegalParameter, "server answered a key share for \(serverShare.group), which was not offered")
+        }
+        let shared = try crypto { () throws(CryptoError) in try exchange.sharedSecret(peerPublicKey: serverShare.keyExchange) }
+
+        var transcript = transcript
+        if transcript.hashAlgorithm == nil { transcript.selectHash(parameters.hash) }
+        transcript.append(raw.bytes)
+        ctx.records.negotiatedVersion = .tls13
+        var schedule = KeySchedule13(hash: parameters.hash, psk: nil)
+        schedule.deriveHandshakeSecret(sharedSecret: shared)
+        let hash = transcript.currentHash()
+        let clientSecret = schedule.clientHandshakeTrafficSecret(transcriptHash: hash)
+        let serverSecret = schedule.serverHandshakeTrafficSecret(transcriptHash: hash)
+        TLS13Support.keyLog(ctx.configuration, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", offer.random, clientSecret)
+        TLS13Support.keyLog(ctx.configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", offer.random, serverSecret)
+        try ctx.records.installReadProtection(try TLS13Support.protection(serverSecret, parameters))
+        if offer.retried { ctx.records.sentCompatibilityCCS = true }
+        let handshake = ClientHandshake13(
+            parameters: parameters, schedule: schedule, transcript: transcript, offer: offer, group: serverShare.group,
+            clientHandshakeSecret: clientSecret, serverHandshakeSecret: serverSecret)
+        return .waitEncryptedExtensions(WaitEncryptedExtensions(handshake: handshake))
+    }
+
+    /// RFC 8446 §4.1.4: a HelloRetryRequest asks for another key share (and maybe a cookie); the
+    /// transcript starts over from message_hash(ClientHello1).
+    static func retry(
+        _ request: ServerHello, _ raw: RawHandshakeMessage, offer: ClientOffer, transcript: Transcript,
+        _ ctx: inout ClientContext
+    ) throws(TLSError) -> ClientState {
+        guard offer.offers13, !offer.retried else {
+            throw TLSError.unexpectedMessage(expected: [.serverHello], got: .helloRetryRequest)
+        }
+        guard case .supportedVersionSelected(.tls13)? = request.extensions.first(.supportedVersions),
+              let parameters = offer.suites13.first(where: { $0.suite == request.cipherSuite }),
+              request.sessionID == offer.sessionID else {
+            throw TLSError(.illegalParameter, "HelloRetryRequest does not fit our ClientHello")
+        }
+        var group: NamedGroup?
+        var cookie: [UInt8]?
+        for ext in request.extensions {
+            switch ext {
+            case .keyShareRetry(let requested): group = requested
+            case .cookie(let value): cookie = value
+            case .supportedVersionSelected: continue
+            default: throw TLSError(.unsupportedExtension, "\(ext.type) in a HelloRetryRequest")
+            }
+        }
+        // RFC 8446 §4.1.4: the retry must change something, and ask for a group we offered
+        // but did not send a share for.
+        if let group {
+            guard offer.groups.contains(group), !offer.keyShares.contains(where: { $0.group == group }) else {
+                throw TLSError(.illegalParameter, "HelloRetryRequest asks for group \(group)")
+            }
+        } else if cookie == nil {
+            throw TLSError(.illegalParameter, "HelloRetryRequest that changes nothing")
+        }
+        var transcript = transcript
+        transcript.selectHash(parameters.hash)
+        transcript.replaceWithMessageHash()
+        transcript.append(raw.bytes)
+        ctx.records.negotiatedVersion = .tls13
+        // Appendix D.4: in compatibility mode the CCS goes before the second ClientHello.
+        try ctx.records.writeChangeCipherSpec()
+        let retry = ClientHelloBuilder.Retry(
+            previous: offer, group: group ?? offer.keyShares.first?.group ?? .x25519, cookie: cookie)
+        let (hello, newOffer) = try ClientHelloBuilder.make(ctx, retry: retry)
+        var restricted = newOffer
+        restricted.suites13 = [parameters]
+        restricted.suites = []
+        transcript.append(try ctx.records.writeHandshake(.clientHello(hello)))
+        return .waitServerHello(WaitServerHello(offer: restricted, transcript: transcript, previous: nil))
+    }
+}
+
+/// RFC 8446 §4.3.1.
+struct WaitEncryptedExtensions: Sendable {
+    var handshake: ClientHandshake13
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+        switch message {
+        case .encryptedExtensions(let encrypted):
+            var next = handshake
+            for ext in encrypted.extensions {
+                guard next.offer.extensions.contains(ext.type) else {
+                    throw TLSError(.unsupportedExtension, "server sent \(ext.type), which was not offered")
+                }
+                if case .alpn(let protocols) = ext {
+                    guard protocols.count == 1, let chosen = String(validatingUTF8Bytes: protocols[0]),
+                          next.offer.alpn.contains(chosen) else {
+                        throw TLSError(.illegalParameter, "server selected an ALPN protocol that was not offered")
+                    }
+                    next.alpn = chosen
+                }
+            }
+            next.transcript.append(raw.bytes)
+            return .waitCertificate13(WaitCertificate13(handshake: next))
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.encryptedExtensions], got: message.type)
+        }
+    }
+}
+
+/// RFC 8446 §4.3.2, §4.4.2: an optional CertificateRequest, then the server's Certificate.
+struct WaitCertificate13: Sendable {
+    var handshake: ClientHandshake13
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+        switch message {
+        case .certificateRequest13 where !handshake.certificateRequested:
+            var next = handshake
+            next.certificateRequested = true
+            next.transcript.append(raw.bytes)
+            return .waitCertificate13(WaitCertificate13(handshake: next))
+        case .certificate(let certificate):
+            guard certificate.requestContext.isEmpty else {
+                throw TLSError(.illegalParameter, "server Certificate with a request context")
+            }
+            guard let leaf = certificate.entries.first else {
+                throw TLSError(.decodeError, "server sent an empty certificate list")
+            }
+            let key: PeerPublicKey
+            do {
+                key = try PeerPublicKey(certificateDER: leaf.certificate)
+            } catch {
+                throw TLSError(.badCertificate, "server certificate: \(error.message)")
+            }
+            var next = handshake
+            next.chain = certificate.entries.map(\.certificate)
+            next.transcript.append(raw.bytes)
+            return .waitCertificateVerify13(WaitCertificateVerify13(handshake: next, peerKey: key))
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.certificate], got: message.type)
+        }
+    }
+}
+
+/// RFC 8446 §4.4.3: the signature over the transcript proves the server holds the key.
+struct WaitCertificateVerify13: Sendable {
+    var handshake: ClientHandshake13
+    var peerKey: PeerPublicKey
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+        switch message {
+        case .certificateVerify(let verify):
+            guard handshake.offer.signatureSchemes.contains(verify.scheme), peerKey.canVerify(verify.scheme, version: .tls13) else {
+                throw TLSError(.illegalParameter, "server signed with \(verify.scheme), which was not offered or does not fit its key")
+            }
+            let content = TLS13Support.certificateVerifyContent(server: true, transcriptHash: handshake.transcript.currentHash())
+            guard peerKey.verify(signature: verify.signature, data: content, scheme: verify.scheme) else {
+                throw TLSError(.decryptError, "bad CertificateVerify signature")
+            }
+            var next = handshake
+            next.signatureScheme = verify.scheme
+            next.transcript.append(raw.bytes)
+            return .waitFinished13(WaitFinished13(handshake: next))
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.certificateVerify], got: message.type)
+        }
+    }
+}
+
+/// RFC 8446 §4.4.4: the server's Finished, then (after chain verification) ours.
+struct WaitFinished13: Sendable {
+    var handshake: ClientHandshake13
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+        switch message {
+        case .finished(let finished):
+            var next = handshake
+            let hash = next.parameters.hash
+            let expected = TLS13Support.finished(
+                secret: next.serverHandshakeSecret, transcriptHash: next.transcript.currentHash(), hash: hash)
+            guard constantTimeEquals(expected, finished.verifyData) else {
+                throw TLSError(.decryptError, "server Finished does not verify")
+            }
+            next.transcript.append(raw.bytes)
+            next.schedule.deriveMasterSecret()
+            let transcriptHash = next.transcript.currentHash()
+            let clientSecret = next.schedule.clientApplicationTrafficSecret(transcriptHash: transcriptHash)
+            let serverSecret = next.schedule.serverApplicationTrafficSecret(transcriptHash: transcriptHash)
+            TLS13Support.keyLog(ctx.configuration, "CLIENT_TRAFFIC_SECRET_0", next.offer.random, clientSecret)
+            TLS13Support.keyLog(ctx.configuration, "SERVER_TRAFFIC_SECRET_0", next.offer.random, serverSecret)
+            TLS13Support.keyLog(ctx.configuration, "EXPORTER_SECRET", next.offer.random, next.schedule.exporterMasterSecret(transcriptHash: transcriptHash))
+            // The server's next records (tickets, data) are under its application keys.
+            try ctx.records.installReadProtection(try TLS13Support.protection(serverSecret, next.parameters))
+            let pending = WaitPeerVerification13(handshake: next, clientApplicationSecret: clientSecret, serverApplicationSecret: serverSecret)
+            switch ctx.configuration.certificateVerification {
+            case .none:
+                return try pending.sendFlight(verification: nil, &ctx)
+            case .required, .reportOnly:
+                ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: next.chain, hostname: ctx.serverName)))
+                return .waitPeerVerification13(pending)
+            }
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .certificateStatus,
+             .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.finished], got: message.type)
+        }
+    }
+}
+
+/// The chain is verified outside (asynchronously); then our flight: [CCS], [Certificate], Finished.
+struct WaitPeerVerification13: Sendable {
+    var handshake: ClientHandshake13
+    var clientApplicationSecret: [UInt8]
+    var serverApplicationSecret: [UInt8]
+
+    func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
+        throw TLSError.unexpectedMessage(expected: [], got: message.type)
+    }
+
+    func sendFlight(verification: VerificationResult?, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+        if let verification, !verification.isValid, ctx.configuration.certificateVerification == .required {
+            throw TLSError.verificationFailed(verification)
+        }
+        var handshake = self.handshake
+        let parameters = handshake.parameters
+        // Appendix D.4: compatibility mode sends a CCS before the first encrypted record.
+        if !ctx.records.sentCompatibilityCCS {
+            try ctx.records.writeChangeCipherSpec()
+            ctx.records.sentCompatibilityCCS = true
+        }
+        ctx.records.installWriteProtection(try TLS13Support.protection(handshake.clientHandshakeSecret, parameters))
+        // RFC 8446 §4.4.2: no client certificate yet, so an empty one answers a request.
+        if handshake.certificateRequested {
+            let empty = HandshakeMessage.certificate(CertificateMessage(requestContext: [], entries: []))
+            handshake.transcript.append(try ctx.records.writeHandshake(empty))
+        }
+        let verifyData = TLS13Support.finished(
+            secret: handshake.clientHandshakeSecret, transcriptHash: handshake.transcript.currentHash(), hash: parameters.hash)
+        handshake.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
+        ctx.records.installWriteProtection(try TLS13Support.protection(clientApplicationSecret, parameters))
+        let resumption = handshake.schedule.resumptionMasterSecret(transcriptHash: handshake.transcript.currentHash())
+
+        var summary = HandshakeSummary(
+            version: .tls13, cipherSuite: parameters.suite, resumed: false, group: handshake.group,
+            peerSignatureScheme: handshake.signatureScheme, serverName: handshake.offer.serverName,
+            alpn: handshake.alpn, extendedMasterSecret: true, secureRenegotiation: false,
+            peerCertificates: handshake.chain, verification: verification, sessionID: handshake.offer.sessionID,
+            masterSecret: resumption, ticket: nil, ticketLifetimeHint: nil)
+        summary.ticketRenewed = false
+        ctx.records.emit(.handshakeCompleted(summary))
+        let secrets = ApplicationSecrets13(
+            parameters: parameters, client: clientApplicationSecret, server: serverApplicationSecret,
+            resumptionMasterSecret: resumption)
+        return .connected13(ClientConnected13(summary: summary, secrets: secrets, chain: handshake.chain, verifyResult: verification?.code))
+    }
+}
+
+/// After the handshake: tickets at any time (RFC 8446 §4.6.1), KeyUpdate (§4.6.3).
+struct ClientConnected13: Sendable {
+    var summary: HandshakeSummary
+    var secrets: ApplicationSecrets13
+    var chain: [[UInt8]]
+    var verifyResult: Int?
+
+    func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+        switch message {
+        case .newSessionTicket13(let ticket):
+            // RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", nonce).
+            let psk = KeySchedule13.resumptionPSK(
+                resumptionMasterSecret: secrets.resumptionMasterSecret, nonce: ticket.nonce, hash: secrets.parameters.hash)
+            var maxEarlyData: UInt32?
+            for case .earlyData(let size) in ticket.extensions { maxEarlyData = size }
+            let session = SessionState(
+                version: .tls13, cipherSuite: secrets.parameters.suite, sessionID: [], masterSecret: psk,
+                time: ctx.configuration.clock.now().wholeSeconds, timeout: min(ticket.lifetime, 604_800),
+                peerCertificate: chain.first, verifyResult: verifyResult, hostname: summary.serverName,
+                ticketLifetimeHint: ticket.lifetime, ticket: ticket.ticket, extendedMasterSecret: true,
+                ticketAgeAdd: ticket.ageAdd, maxEarlyData: maxEarlyData, alpn: summary.alpn.map { Array($0.utf8) })
+            ctx.records.emit(.sessionIssued(session))
+            return .connected13(self)
+        case .keyUpdate(let update):
+            return try KeyUpdate13.received(update, secrets: secrets, isClient: true, &ctx.records)
+                .map { .connected13(ClientConnected13(summary: summary, secrets: $0, chain: chain, verifyResult: verifyResult)) }
+                ?? .connected13(self)
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .endOfEarlyData,
+             .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.newSessionTicket, .keyUpdate], got: message.type)
+        }
+    }
+}
+
+enum KeyUpdate13 {
+    /// RFC 8446 §4.6.3: move the peer's traffic secret on; answer update_requested with our own
+    /// KeyUpdate (and move ours on).
+    static func received(
+        _ update: KeyUpdate, secrets: ApplicationSecrets13, isClient: Bool, _ records: inout RecordLayer
+    ) throws(TLSError) -> ApplicationSecrets13? {
+        var next = secrets
+        let hash = secrets.parameters.hash
+        if isClient {
+            next.server = KeySchedule13.nextTrafficSecret(secrets.server, hash: hash)
+            try records.installReadProtection(try TLS13Support.protection(next.server, secrets.parameters))
+        } else {
+            next.client = KeySchedule13.nextTrafficSecret(secrets.client, hash: hash)
+            try records.installReadProtection(try TLS13Support.protection(next.client, secrets.parameters))
+        }
+        if update.request == .updateRequested {
+            next = try send(next, isClient: isClient, request: .updateNotRequested, &records)
+        }
+        return next
+    }
+
+    /// Sends a KeyUpdate and moves our own traffic secret on.
+    static func send(
+        _ secrets: ApplicationSecrets13, isClient: Bool, request: KeyUpdateRequest, _ records: inout RecordLayer
+    ) throws(TLSError) -> ApplicationSecrets13 {
+        var next = secrets
+        try records.writeHandshake(.keyUpdate(KeyUpdate(request: request)))
+        let hash = secrets.parameters.hash
+        if isClient {
+            next.client = KeySchedule13.nextTrafficSecret(secrets.client, hash: hash)
+            records.installWriteProtection(try TLS13Support.protection(next.client, secrets.parameters))
+        } else {
+            next.server = KeySchedule13.nextTrafficSecret(secrets.server, hash: hash)
+            records.installWriteProtection(try TLS13Support.protection(next.server, secrets.parameters))
+        }
+        return next
+    }
+}

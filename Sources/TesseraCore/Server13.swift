@@ -1,0 +1,270 @@
+import Foundation
+import NIOCore
+import TesseraCrypto
+import TesseraSessions
+import TesseraWire
+
+// The TLS 1.3 server (RFC 8446 §2, §4): ServerHello (or a HelloRetryRequest first), then under
+// handshake keys EncryptedExtensions, Certificate, CertificateVerify, Finished; the client's
+// Finished; then NewSessionTickets under application keys.
+
+/// A HelloRetryRequest was sent; the second ClientHello must answer it (RFC 8446 §4.1.4).
+struct HelloRetry13: Sendable {
+    var transcript: Transcript
+    var parameters: CipherSuiteParameters
+    var group: NamedGroup
+    var sessionID: [UInt8]
+}
+
+enum Server13Start {
+    static func respond(
+        to hello: ClientHello, _ raw: RawHandshakeMessage, retried: HelloRetry13?, _ ctx: inout ServerContext
+    ) throws(TLSError) -> ServerState {
+        let configuration = ctx.configuration
+        guard let chain = configuration.certificateChain, let key = configuration.privateKey else {
+            throw TLSError(.internalError, "server has no certificate and key")
+        }
+        // RFC 8446 §4.1.2: exactly one compression method, null.
+        guard hello.compressionMethods == [0] else {
+            throw TLSError(.illegalParameter, "TLS 1.3 ClientHello must offer only null compression")
+        }
+        var clientGroups: [NamedGroup] = []
+        var clientShares: [KeyShareEntry]?
+        var clientSchemes: [SignatureScheme]?
+        var clientALPN: [String]?
+        var serverName: String?
+        for ext in hello.extensions {
+            switch ext {
+            case .supportedGroups(let groups): clientGroups = groups
+            case .keyShareOffered(let shares): clientShares = shares
+            case .signatureAlgorithms(let schemes): clientSchemes = schemes
+            case .alpn(let protocols): clientALPN = protocols.compactMap { String(validatingUTF8Bytes: $0) }
+            case .serverName(let names): serverName = names.first
+            default: continue
+            }
+        }
+        // RFC 8446 §9.2: a TLS 1.3 ClientHello without these is missing_extension.
+        guard let clientSchemes else { throw TLSError(.missingExtension, "ClientHello without signature_algorithms") }
+        guard let clientShares else { throw TLSError(.missingExtension, "ClientHello without key_share") }
+        // RFC 8446 §4.2.8: no two shares for one group, and only groups it supports.
+        guard Set(clientShares.map(\.group)).count == clientShares.count,
+              clientShares.allSatisfy({ clientGroups.contains($0.group) }) else {
+            throw TLSError(.illegalParameter, "bad key_share list")
+        }
+
+        let suites = TLS13Support.suites(configuration)
+        let parameters: CipherSuiteParameters
+        if let retried {
+            // RFC 8446 §4.1.4: the second hello keeps the suite the retry chose.
+            guard hello.cipherSuites.contains(retried.parameters.suite), hello.sessionID == retried.sessionID else {
+                throw TLSError(.illegalParameter, "second ClientHello does not match the first")
+            }
+            parameters = retried.parameters
+        } else {
+            guard let chosen = suites.first(where: { hello.cipherSuites.contains($0.suite) }) else {
+                throw TLSError(.handshakeFailure, "no shared cipher")
+            }
+            parameters = chosen
+        }
+        guard let signatureScheme = Negotiation.firstCommon(ours: key.supportedSchemes(version: .tls13), theirs: clientSchemes) else {
+            throw TLSError(.handshakeFailure, "no shared signature algorithm")
+        }
+        var alpn: String?
+        if let clientALPN, !configuration.alpnProtocols.isEmpty {
+            guard let chosen = Negotiation.firstCommon(ours: configuration.alpnProtocols, theirs: clientALPN) else {
+                throw TLSError(.noApplicationProtocol, "no shared application protocol")
+            }
+            alpn = chosen
+        }
+
+        let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
+        let share = groups.lazy.compactMap { group in clientShares.first { $0.group == group } }.first
+        guard let share else {
+            // RFC 8446 §4.1.4: no usable share but a shared group: ask again, once.
+            guard retried == nil, let group = Negotiation.firstCommon(ours: groups, theirs: clientGroups) else {
+                throw TLSError(retried == nil ? .handshakeFailure : .illegalParameter, "no shared group")
+            }
+            return try sendHelloRetryRequest(hello, raw, parameters: parameters, group: group, &ctx)
+        }
+        if let retried, share.group != retried.group {
+            throw TLSError(.illegalParameter, "second ClientHello without the requested key share")
+        }
+        let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: share.group) }
+        let shared = try crypto { () throws(CryptoError) in try exchange.sharedSecret(peerPublicKey: share.keyExchange) }
+
+        var transcript = retried?.transcript ?? Transcript(hash: parameters.hash)
+        transcript.append(raw.bytes)
+        let serverHello = ServerHello(
+            legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: hello.sessionID,
+            cipherSuite: parameters.suite, compressionMethod: 0,
+            extensions: [.supportedVersionSelected(.tls13), .keyShareSelected(KeyShareEntry(group: share.group, keyExchange: exchange.publicKeyBytes))])
+        ctx.records.negotiatedVersion = .tls13
+        transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
+        // Appendix D.4: compatibility mode when the client sent a session ID.
+        if !hello.sessionID.isEmpty, retried == nil {
+            try ctx.records.writeChangeCipherSpec()
+        }
+
+        var schedule = KeySchedule13(hash: parameters.hash, psk: nil)
+        schedule.deriveHandshakeSecret(sharedSecret: shared)
+        let hash = transcript.currentHash()
+        let clientSecret = schedule.clientHandshakeTrafficSecret(transcriptHash: hash)
+        let serverSecret = schedule.serverHandshakeTrafficSecret(transcriptHash: hash)
+        TLS13Support.keyLog(configuration, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hello.random, clientSecret)
+        TLS13Support.keyLog(configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hello.random, serverSecret)
+        ctx.records.installWriteProtection(try TLS13Support.protection(serverSecret, parameters))
+
+        var encrypted: [Extension] = []
+        if let alpn { encrypted.append(.alpn([Array(alpn.utf8)])) }
+        transcript.append(try ctx.records.writeHandshake(.encryptedExtensions(EncryptedExtensions(extensions: encrypted))))
+        let certificate = CertificateMessage(
+            requestContext: [], entries: chain.derEncoded.map { CertificateEntry(certificate: $0, extensions: []) })
+        transcript.append(try ctx.records.writeHandshake(.certificate(certificate)))
+        let content = TLS13Support.certificateVerifyContent(server: true, transcriptHash: transcript.currentHash())
+        let signature = try crypto { () throws(CryptoError) in try key.sign(content, scheme: signatureScheme) }
+        transcript.append(try ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))
+        let verifyData = TLS13Support.finished(secret: serverSecret, transcriptHash: transcript.currentHash(), hash: parameters.hash)
+        transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
+
+        schedule.deriveMasterSecret()
+        let applicationHash = transcript.currentHash()
+        let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: applicationHash)
+        let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: applicationHash)
+        TLS13Support.keyLog(configuration, "CLIENT_TRAFFIC_SECRET_0", hello.random, clientApplication)
+        TLS13Support.keyLog(configuration, "SERVER_TRAFFIC_SECRET_0", hello.random, serverApplication)
+        ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
+        try ctx.records.installReadProtection(try TLS13Support.protection(clientSecret, parameters))
+
+        let summary = HandshakeSummary(
+            version: .tls13, cipherSuite: parameters.suite, resumed: false, group: share.group,
+            peerSignatureScheme: nil, serverName: serverName, alpn: alpn, extendedMasterSecret: true,
+            secureRenegotiation: false, peerCertificates: [], verification: nil, sessionID: hello.sessionID,
+            masterSecret: [], ticket: nil, ticketLifetimeHint: nil)
+        return .waitClientFinished13(WaitClientFinished13(
+            transcript: transcript, schedule: schedule, clientHandshakeSecret: clientSecret,
+            secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
+            summary: summary))
+    }
+
+    private static func sendHelloRetryRequest(
+        _ hello: ClientHello, _ raw: RawHandshakeMessage, parameters: CipherSuiteParameters, group: NamedGroup,
+        _ ctx: inout ServerContext
+    ) throws(TLSError) -> ServerState {
+        var transcript = Transcript(hash: parameters.hash)
+        transcript.append(raw.bytes)
+        transcript.replaceWithMessageHash()
+        let retry = ServerHello(
+            legacyVersion: .tls12, random: ServerHello.helloRetryRequestRandom, sessionID: hello.sessionID,
+            cipherSuite: parameters.suite, compressionMethod: 0,
+            extensions: [.supportedVersionSelected(.tls13), .keyShareRetry(group)])
+        ctx.records.negotiatedVersion = .tls13
+        transcript.append(try ctx.records.writeHandshake(.helloRetryRequest(retry)))
+        if !hello.sessionID.isEmpty { try ctx.records.writeChangeCipherSpec() }
+        return .waitSecondClientHello(WaitSecondClientHello(retry: HelloRetry13(
+            transcript: transcript, parameters: parameters, group: group, sessionID: hello.sessionID)))
+    }
+}
+
+struct WaitSecondClientHello: Sendable {
+    var retry: HelloRetry13
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+        switch message {
+        case .clientHello(let hello):
+            guard case .supportedVersionsOffered(let versions)? = hello.extensions.first(.supportedVersions),
+                  versions.contains(.tls13) else {
+                throw TLSError(.illegalParameter, "second ClientHello without TLS 1.3")
+            }
+            return try Server13Start.respond(to: hello, raw, retried: retry, &ctx)
+        case .helloRequest, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13, .endOfEarlyData,
+             .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.clientHello], got: message.type)
+        }
+    }
+}
+
+/// RFC 8446 §4.4.4: the client's Finished under its handshake keys.
+struct WaitClientFinished13: Sendable {
+    var transcript: Transcript
+    var schedule: KeySchedule13
+    var clientHandshakeSecret: [UInt8]
+    var secrets: ApplicationSecrets13
+    var summary: HandshakeSummary
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+        switch message {
+        case .finished(let finished):
+            let parameters = secrets.parameters
+            let expected = TLS13Support.finished(
+                secret: clientHandshakeSecret, transcriptHash: transcript.currentHash(), hash: parameters.hash)
+            guard constantTimeEquals(expected, finished.verifyData) else {
+                throw TLSError(.decryptError, "client Finished does not verify")
+            }
+            var transcript = self.transcript
+            transcript.append(raw.bytes)
+            try ctx.records.installReadProtection(try TLS13Support.protection(secrets.client, parameters))
+            var secrets = self.secrets
+            secrets.resumptionMasterSecret = schedule.resumptionMasterSecret(transcriptHash: transcript.currentHash())
+            var summary = self.summary
+            summary.masterSecret = secrets.resumptionMasterSecret
+            ctx.records.emit(.handshakeCompleted(summary))
+            var connected = ServerConnected13(summary: summary, secrets: secrets, ticketsSent: 0)
+            try connected.sendTickets(ctx.configuration.ticketCount13, &ctx)
+            return .connected13(connected)
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .certificateStatus,
+             .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.finished], got: message.type)
+        }
+    }
+}
+
+struct ServerConnected13: Sendable {
+    var summary: HandshakeSummary
+    var secrets: ApplicationSecrets13
+    var ticketsSent: Int
+
+    func handle(_ message: HandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+        switch message {
+        case .keyUpdate(let update):
+            var next = self
+            if let secrets = try KeyUpdate13.received(update, secrets: secrets, isClient: false, &ctx.records) {
+                next.secrets = secrets
+            }
+            return .connected13(next)
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished,
+             .certificateStatus, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.keyUpdate], got: message.type)
+        }
+    }
+
+    /// RFC 8446 §4.6.1: tickets sealed by the same key hook as TLS 1.2's, each with its own nonce
+    /// and ticket_age_add; the PSK is derived from the resumption master secret.
+    mutating func sendTickets(_ count: Int, _ ctx: inout ServerContext) throws(TLSError) {
+        guard let provider = ctx.configuration.ticketKeys, count > 0 else { return }
+        let now = ctx.configuration.clock.now()
+        guard let key = provider.encryptionKey(at: now) else { return }
+        let parameters = secrets.parameters
+        let lifetime = min(provider.lifetimeHint(at: now), ctx.configuration.sessionTimeout, 604_800)
+        for _ in 0..<count {
+            let nonce = withUnsafeBytes(of: UInt64(ticketsSent).bigEndian) { Array($0) }
+            ticketsSent += 1
+            let psk = KeySchedule13.resumptionPSK(
+                resumptionMasterSecret: secrets.resumptionMasterSecret, nonce: nonce, hash: parameters.hash)
+            let ageAdd = UInt32.random(in: .min ... .max)
+            let session = SessionState(
+                version: .tls13, cipherSuite: parameters.suite, sessionID: [], masterSecret: psk, time: now.wholeSeconds,
+                timeout: lifetime, sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
+                hostname: summary.serverName, extendedMasterSecret: true, ticketAgeAdd: ageAdd,
+                alpn: summary.alpn.map { Array($0.utf8) })
+            let ticket = NewSessionTicket13(
+                lifetime: lifetime, ageAdd: ageAdd, nonce: nonce,
+                ticket: TicketSealing.seal(session.derEncoded(), key: key), extensions: [])
+            try ctx.records.writeHandshake(.newSessionTicket13(ticket))
+        }
+    }
+}

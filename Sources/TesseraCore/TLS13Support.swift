@@ -1,0 +1,47 @@
+import Foundation
+import TesseraCrypto
+import TesseraSessions
+import TesseraWire
+
+// Pieces both TLS 1.3 sides use (RFC 8446).
+
+enum TLS13Support {
+    /// RFC 8446 §4.4.3: 64 spaces, the context string, a zero byte, the transcript hash.
+    static func certificateVerifyContent(server: Bool, transcriptHash: [UInt8]) -> [UInt8] {
+        let label = server ? "TLS 1.3, server CertificateVerify" : "TLS 1.3, client CertificateVerify"
+        return [UInt8](repeating: 0x20, count: 64) + Array(label.utf8) + [0] + transcriptHash
+    }
+
+    /// Record protection for a traffic secret (RFC 8446 §7.3).
+    static func protection(_ secret: [UInt8], _ parameters: CipherSuiteParameters) throws(TLSError) -> RecordProtection {
+        let keys = KeySchedule13.trafficKeys(secret: secret, parameters: parameters)
+        return try crypto { () throws(CryptoError) in
+            try RecordProtection(parameters: parameters, key: keys.key, iv: keys.iv)
+        }
+    }
+
+    static func finished(secret: [UInt8], transcriptHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(secret: secret, hash: hash), transcriptHash: transcriptHash, hash: hash)
+    }
+
+    /// The TLS 1.3 suites among the configured ones, in preference order.
+    static func suites(_ configuration: TLSConfiguration) -> [CipherSuiteParameters] {
+        configuration.cipherSuites.compactMap { suite in
+            guard let parameters = suite.parameters, parameters.version == .tls13 else { return nil }
+            return parameters
+        }
+    }
+
+    static func keyLog(_ configuration: TLSConfiguration, _ label: String, _ clientRandom: [UInt8], _ secret: [UInt8]) {
+        configuration.keyLog?(NSSKeyLog.line(label: label, clientRandom: clientRandom, secret: secret))
+    }
+}
+
+/// Traffic secrets after the handshake; KeyUpdate moves them on (RFC 8446 §4.6.3, §7.2).
+struct ApplicationSecrets13: Sendable {
+    var parameters: CipherSuiteParameters
+    var client: [UInt8]
+    var server: [UInt8]
+    var resumptionMasterSecret: [UInt8]
+}

@@ -1,0 +1,166 @@
+import Foundation
+import NIOCore
+import TesseraCore
+import TesseraCrypto
+import TesseraSessions
+import TesseraWire
+import XCTest
+
+/// TLS 1.3 (RFC 8446) between our client and server, and version negotiation with TLS 1.2.
+final class TLS13Tests: XCTestCase {
+    private func config13(_ base: TLSConfiguration) -> TLSConfiguration {
+        var configuration = base
+        configuration.maximumVersion = .tls13
+        return configuration
+    }
+
+    static let full13: ExpectedFlights.Flight = [
+        "C:ClientHello", "S:ServerHello", "S:CCS", "S:EncryptedExtensions", "S:Certificate", "S:CertificateVerify",
+        "S:Finished", "C:CCS", "C:Finished",
+    ]
+
+    func testEverySuiteGroupAndKey() {
+        let keys: [(String, (CertificateChain, SigningKey))] = [("P-256", Credentials.p256), ("P-384", Credentials.p384), ("RSA", Credentials.rsa)]
+        for suite in [CipherSuite.tlsAES128GCMSHA256, .tlsAES256GCMSHA384, .tlsChaCha20Poly1305SHA256] {
+            for group in [NamedGroup.x25519, .secp256r1, .secp384r1] {
+                for (keyName, credentials) in keys {
+                    var client = config13(clientConfiguration())
+                    client.cipherSuites = [suite]
+                    client.groups = [group]
+                    var pair = Pair(client: client, server: config13(serverConfiguration(credentials)))
+                    pair.handshake()
+                    let label = "\(suite) \(group) \(keyName)"
+                    guard let summary = pair.clientLog.summary else {
+                        XCTFail("\(label): \(String(describing: pair.clientLog.closeError)) / \(String(describing: pair.serverLog.closeError))")
+                        continue
+                    }
+                    XCTAssertEqual(summary.version, .tls13, label)
+                    XCTAssertEqual(summary.cipherSuite, suite, label)
+                    XCTAssertEqual(summary.group, group, label)
+                    XCTAssertEqual(pair.serverLog.summary?.version, .tls13, label)
+                    if keyName == "RSA" { XCTAssertEqual(summary.peerSignatureScheme, .rsaPSSRSAESHA256, label) }
+                    exchange(&pair, label)
+                }
+            }
+        }
+    }
+
+    func testFlightFollowsTheTable() {
+        var pair = Pair(client: config13(clientConfiguration()), server: config13(serverConfiguration()))
+        pair.handshake()
+        XCTAssertEqual(ExpectedFlights.record(pair).filter { !$0.hasPrefix("S:NewSessionTicket") }, Self.full13)
+    }
+
+    func testHelloRetryRequestForAnotherGroup() {
+        var client = config13(clientConfiguration())
+        client.groups = [.x25519, .secp384r1]
+        var server = config13(serverConfiguration())
+        server.groups = [.secp384r1]
+        var pair = Pair(client: client, server: server)
+        pair.handshake()
+        XCTAssertEqual(pair.clientLog.summary?.group, .secp384r1)
+        XCTAssertEqual(pair.clientLog.sentFlight.filter { $0 == "ClientHello" }.count, 2)
+        exchange(&pair, "HRR")
+    }
+
+    func testTLS12ServerWithTLS13ClientNegotiatesTLS12() {
+        var pair = Pair(client: config13(clientConfiguration()), server: serverConfiguration())
+        pair.handshake()
+        XCTAssertEqual(pair.clientLog.summary?.version, .tls12)
+        exchange(&pair, "1.3 client, 1.2 server")
+    }
+
+    func testTLS12ClientWithTLS13ServerNegotiatesTLS12() {
+        var pair = Pair(client: clientConfiguration(), server: config13(serverConfiguration()))
+        pair.handshake()
+        XCTAssertEqual(pair.clientLog.summary?.version, .tls12)
+    }
+
+    /// RFC 8446 §4.1.3: a TLS 1.3 client refuses a TLS 1.2 ServerHello carrying the downgrade
+    /// sentinel (a 1.3 server answered 1.2: something removed 1.3 from the hello).
+    func testDowngradeSentinelIsRefused() throws {
+        var client = ClientConnection(configuration: config13(clientConfiguration()), serverName: "localhost")
+        _ = client.startHandshake()
+        var random = SecureRandom.bytes(32)
+        random.replaceSubrange(24..<32, with: ServerHello.downgradeTLS12Sentinel)
+        let hello = ServerHello(
+            legacyVersion: .tls12, random: random, sessionID: [], cipherSuite: .ecdheECDSAWithAES128GCMSHA256,
+            compressionMethod: 0, extensions: [.renegotiationInfo([]), .extendedMasterSecret])
+        let actions = client.receive(record(.handshake, Array(HandshakeMessage.serverHello(hello).encoded(version: .tls12).readableBytesView)))
+        var error: TLSError?
+        for case .closed(let e) in actions { error = e }
+        XCTAssertEqual(error?.code, .illegalParameter)
+    }
+
+    func testTicketsAreIssuedAndCarryTheResumptionPSK() throws {
+        var server = config13(serverConfiguration())
+        server.ticketKeys = TicketKeyRing(start: Date())
+        var pair = Pair(client: config13(clientConfiguration()), server: server)
+        pair.handshake()
+        XCTAssertEqual(pair.clientLog.issued.count, 2)
+        let session = try XCTUnwrap(pair.clientLog.issued.first)
+        XCTAssertEqual(session.version, .tls13)
+        XCTAssertNotNil(session.ticketAgeAdd)
+        XCTAssertNotEqual(pair.clientLog.issued[0].masterSecret, pair.clientLog.issued[1].masterSecret, "per-ticket nonce")
+        // The session survives OpenSSL's encoding (which writes absent counters as 0).
+        let decoded = try SessionState(pemEncoded: session.pemEncoded())
+        XCTAssertEqual(decoded.masterSecret, session.masterSecret)
+        XCTAssertEqual(decoded.ticket, session.ticket)
+        XCTAssertEqual(decoded.ticketAgeAdd, session.ticketAgeAdd)
+        XCTAssertEqual(decoded.time, session.time)
+        XCTAssertEqual(try SessionState(pemEncoded: decoded.pemEncoded()), decoded)
+    }
+
+    func testKeyLogHasTheTLS13Secrets() {
+        let log = KeyLogBox()
+        var client = config13(clientConfiguration())
+        client.keyLog = log.append
+        var pair = Pair(client: client, server: config13(serverConfiguration()))
+        pair.handshake()
+        let labels = Set(log.lines.compactMap { $0.split(separator: " ").first.map(String.init) })
+        XCTAssertEqual(labels, ["CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                                "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"])
+    }
+
+    func testMutatedServerFlightFails() {
+        // Each server handshake record dropped or duplicated: the client fails (or waits when the
+        // last one is dropped), never completes wrongly, never crashes.
+        var reference = Pair(client: config13(clientConfiguration()), server: config13(serverConfiguration()))
+        reference.start()
+        let hello = reference.toServer
+        var server = ServerConnection(configuration: config13(serverConfiguration()))
+        var flight: [ByteBuffer] = []
+        for record in hello {
+            for case .send(let bytes) in server.receive(record) { flight += splitRecords(bytes) }
+        }
+        XCTAssertGreaterThan(flight.count, 3)
+        for index in flight.indices {
+            for duplicate in [false, true] {
+                var mutated = flight
+                if duplicate { mutated.insert(flight[index], at: index) } else { mutated.remove(at: index) }
+                var client = ClientConnection(configuration: config13(clientConfiguration()), serverName: "localhost")
+                var actions: [TLSAction] = client.startHandshake()
+                // Same client random is not needed: a fresh client rejects a foreign flight too.
+                for record in mutated { actions += client.receive(record) }
+                var completed = false
+                for action in actions { if case .handshakeCompleted = action { completed = true } }
+                XCTAssertFalse(completed, "record \(index) \(duplicate ? "duplicated" : "dropped")")
+            }
+        }
+    }
+
+    private func exchange(_ pair: inout Pair, _ label: String) {
+        let up = (0..<40_000).map { UInt8(truncatingIfNeeded: $0) }
+        let down = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 3) }
+        pair.absorbClient(pair.client.sendApplicationData(ByteBuffer(bytes: up)))
+        pair.absorbServer(pair.server.sendApplicationData(ByteBuffer(bytes: down)))
+        pair.run()
+        XCTAssertTrue(pair.serverLog.applicationData == up, "\(label): server got \(pair.serverLog.applicationData.count) of \(up.count) bytes")
+        XCTAssertTrue(pair.clientLog.applicationData == down, "\(label): client got \(pair.clientLog.applicationData.count) of \(down.count) bytes")
+        pair.absorbClient(pair.client.close())
+        pair.run()
+        XCTAssertNil(pair.clientLog.closeError, label)
+        XCTAssertNil(pair.serverLog.closeError, label)
+        XCTAssertTrue(pair.serverLog.isClosed, label)
+    }
+}
