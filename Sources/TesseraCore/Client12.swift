@@ -26,6 +26,8 @@ struct ClientOffer: Sendable {
     var suites13: [CipherSuiteParameters] = []
     var keyShares: [EphemeralKeyExchange] = []
     var retried = false
+    /// TLS 1.3: the ticket offered as a PSK.
+    var psk: PSKOffer?
 
     var offers13: Bool { !suites13.isEmpty }
 }
@@ -101,6 +103,8 @@ enum ClientHelloBuilder {
         var previous: ClientOffer
         var group: NamedGroup
         var cookie: [UInt8]?
+        /// message_hash(ClientHello1) and the HelloRetryRequest: what a new binder also covers.
+        var transcript: Transcript
     }
 
     static func make(_ ctx: ClientContext, renegotiation: RenegotiationContext? = nil, retry: Retry? = nil) throws(TLSError) -> (ClientHello, ClientOffer) {
@@ -167,7 +171,15 @@ enum ClientHelloBuilder {
         let random = retry?.previous.random ?? SecureRandom.bytes(32)
         if let previous = retry?.previous { sessionID = previous.sessionID }
 
-        let hello = ClientHello(
+        // RFC 8446 §4.2.11: a stored TLS 1.3 ticket is offered as a PSK, last of all extensions.
+        let psk = offers13 ? (retry?.previous.psk ?? ctx.session.flatMap { PSKOffer(session: $0, suites: suites13, now: configuration.clock.now()) }) : nil
+        if let psk {
+            extensions.append(.preSharedKeyOffered(OfferedPSKs(
+                identities: [PSKIdentity(identity: psk.ticket, obfuscatedTicketAge: psk.obfuscatedAge)],
+                binders: [[UInt8](repeating: 0, count: psk.hash.outputLength)])))
+        }
+
+        var hello = ClientHello(
             legacyVersion: .tls12,
             random: random,
             sessionID: sessionID,
@@ -175,6 +187,11 @@ enum ClientHelloBuilder {
             compressionMethods: [0],
             extensions: extensions
         )
+        if let psk {
+            hello.extensions[hello.extensions.count - 1] = .preSharedKeyOffered(OfferedPSKs(
+                identities: [PSKIdentity(identity: psk.ticket, obfuscatedTicketAge: psk.obfuscatedAge)],
+                binders: [psk.binder(for: hello, prefix: retry?.transcript)]))
+        }
         let offer = ClientOffer(
             random: random,
             sessionID: sessionID,
@@ -188,7 +205,8 @@ enum ClientHelloBuilder {
             renegotiation: renegotiation,
             suites13: suites13,
             keyShares: keyShares,
-            retried: retry != nil
+            retried: retry != nil,
+            psk: psk
         )
         return (hello, offer)
     }

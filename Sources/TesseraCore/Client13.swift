@@ -21,6 +21,8 @@ struct ClientHandshake13: Sendable {
     var certificateRequested = false
     var chain: [[UInt8]] = []
     var signatureScheme: SignatureScheme?
+    /// The stored session the server resumed (RFC 8446 §2.2): no certificate follows.
+    var resumed: SessionState?
 }
 
 enum Client13Start {
@@ -43,10 +45,12 @@ enum Client13Start {
         }
         try decoding { () throws(WireError) in try validateTLS13Extensions(hello.extensions, in: .serverHello) }
         var serverShare: KeyShareEntry?
+        var selectedPSK: UInt16?
         for ext in hello.extensions {
             switch ext {
             case .keyShareSelected(let entry): serverShare = entry
-            case .supportedVersionSelected, .preSharedKeySelected: continue
+            case .preSharedKeySelected(let index): selectedPSK = index
+            case .supportedVersionSelected: continue
             default:
                 throw TLSError(.unsupportedExtension, "\(ext.type) in a TLS 1.3 ServerHello")
             }
@@ -62,7 +66,15 @@ enum Client13Start {
         if transcript.hashAlgorithm == nil { transcript.selectHash(parameters.hash) }
         transcript.append(raw.bytes)
         ctx.records.negotiatedVersion = .tls13
-        var schedule = KeySchedule13(hash: parameters.hash, psk: nil)
+        // RFC 8446 §4.2.11: the server may pick our (only) PSK, whose hash must be the suite's.
+        var resumed: SessionState?
+        if let selectedPSK {
+            guard selectedPSK == 0, let psk = offer.psk, psk.hash == parameters.hash else {
+                throw TLSError(.illegalParameter, "server selected a PSK that was not offered")
+            }
+            resumed = psk.session
+        }
+        var schedule = KeySchedule13(hash: parameters.hash, psk: resumed?.masterSecret)
         schedule.deriveHandshakeSecret(sharedSecret: shared)
         let hash = transcript.currentHash()
         let clientSecret = schedule.clientHandshakeTrafficSecret(transcriptHash: hash)
@@ -71,9 +83,11 @@ enum Client13Start {
         TLS13Support.keyLog(ctx.configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", offer.random, serverSecret)
         try ctx.records.installReadProtection(try TLS13Support.protection(serverSecret, parameters))
         if offer.retried { ctx.records.sentCompatibilityCCS = true }
-        let handshake = ClientHandshake13(
+        if offer.psk != nil, resumed == nil { ctx.records.emit(.sessionRejected) }
+        var handshake = ClientHandshake13(
             parameters: parameters, schedule: schedule, transcript: transcript, offer: offer, group: serverShare.group,
             clientHandshakeSecret: clientSecret, serverHandshakeSecret: serverSecret)
+        handshake.resumed = resumed
         return .waitEncryptedExtensions(WaitEncryptedExtensions(handshake: handshake))
     }
 
@@ -118,7 +132,8 @@ enum Client13Start {
         // Appendix D.4: in compatibility mode the CCS goes before the second ClientHello.
         try ctx.records.writeChangeCipherSpec()
         let retry = ClientHelloBuilder.Retry(
-            previous: offer, group: group ?? offer.keyShares.first?.group ?? .x25519, cookie: cookie)
+            previous: offer, group: group ?? offer.keyShares.first?.group ?? .x25519, cookie: cookie,
+            transcript: transcript)
         let (hello, newOffer) = try ClientHelloBuilder.make(ctx, retry: retry)
         var restricted = newOffer
         restricted.suites13 = [parameters]
@@ -149,6 +164,11 @@ struct WaitEncryptedExtensions: Sendable {
                 }
             }
             next.transcript.append(raw.bytes)
+            // RFC 8446 §2.2: a PSK handshake has no Certificate or CertificateVerify.
+            if let resumed = next.resumed {
+                next.chain = resumed.peerCertificate.map { [$0] } ?? []
+                return .waitFinished13(WaitFinished13(handshake: next))
+            }
             return .waitCertificate13(WaitCertificate13(handshake: next))
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .endOfEarlyData, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
@@ -168,6 +188,11 @@ struct WaitCertificate13: Sendable {
             var next = handshake
             next.certificateRequested = true
             next.transcript.append(raw.bytes)
+            // RFC 8446 §2.2: a PSK handshake has no Certificate or CertificateVerify.
+            if let resumed = next.resumed {
+                next.chain = resumed.peerCertificate.map { [$0] } ?? []
+                return .waitFinished13(WaitFinished13(handshake: next))
+            }
             return .waitCertificate13(WaitCertificate13(handshake: next))
         case .certificate(let certificate):
             guard certificate.requestContext.isEmpty else {
@@ -246,6 +271,9 @@ struct WaitFinished13: Sendable {
             // The server's next records (tickets, data) are under its application keys.
             try ctx.records.installReadProtection(try TLS13Support.protection(serverSecret, next.parameters))
             let pending = WaitPeerVerification13(handshake: next, clientApplicationSecret: clientSecret, serverApplicationSecret: serverSecret)
+            if let resumed = next.resumed {
+                return try pending.sendFlight(verification: resumed.verifyResult.map { VerificationResult.stored(code: $0) }, &ctx)
+            }
             switch ctx.configuration.certificateVerification {
             case .none:
                 return try pending.sendFlight(verification: nil, &ctx)
@@ -273,7 +301,7 @@ struct WaitPeerVerification13: Sendable {
     }
 
     func sendFlight(verification: VerificationResult?, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
-        if let verification, !verification.isValid, ctx.configuration.certificateVerification == .required {
+        if handshake.resumed == nil, let verification, !verification.isValid, ctx.configuration.certificateVerification == .required {
             throw TLSError.verificationFailed(verification)
         }
         var handshake = self.handshake
@@ -296,12 +324,13 @@ struct WaitPeerVerification13: Sendable {
         let resumption = handshake.schedule.resumptionMasterSecret(transcriptHash: handshake.transcript.currentHash())
 
         var summary = HandshakeSummary(
-            version: .tls13, cipherSuite: parameters.suite, resumed: false, group: handshake.group,
+            version: .tls13, cipherSuite: parameters.suite, resumed: handshake.resumed != nil, group: handshake.group,
             peerSignatureScheme: handshake.signatureScheme, serverName: handshake.offer.serverName,
             alpn: handshake.alpn, extendedMasterSecret: true, secureRenegotiation: false,
             peerCertificates: handshake.chain, verification: verification, sessionID: handshake.offer.sessionID,
             masterSecret: resumption, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = false
+        summary.session = handshake.resumed
         ctx.records.emit(.handshakeCompleted(summary))
         let secrets = ApplicationSecrets13(
             parameters: parameters, client: clientApplicationSecret, server: serverApplicationSecret,

@@ -33,8 +33,12 @@ enum Server13Start {
         var clientSchemes: [SignatureScheme]?
         var clientALPN: [String]?
         var serverName: String?
+        var offeredPSKs: OfferedPSKs?
+        var pskModes: [PskKeyExchangeMode] = []
         for ext in hello.extensions {
             switch ext {
+            case .preSharedKeyOffered(let offered): offeredPSKs = offered
+            case .pskKeyExchangeModes(let modes): pskModes = modes
             case .supportedGroups(let groups): clientGroups = groups
             case .keyShareOffered(let shares): clientShares = shares
             case .signatureAlgorithms(let schemes): clientSchemes = schemes
@@ -89,6 +93,13 @@ enum Server13Start {
         if let retried, share.group != retried.group {
             throw TLSError(.illegalParameter, "second ClientHello without the requested key share")
         }
+        // RFC 8446 §4.2.11: resume with the first offered ticket we can open, psk_dhe_ke only.
+        var resumed: (index: Int, session: SessionState)?
+        if let offeredPSKs, pskModes.contains(.pskDHEKE), let provider = configuration.ticketKeys {
+            let policy = ServerPSKPolicy(configuration: configuration, provider: provider, now: configuration.clock.now())
+            resumed = try policy.select(
+                offeredPSKs, hello: hello, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
+        }
         let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: share.group) }
         let shared = try crypto { () throws(CryptoError) in try exchange.sharedSecret(peerPublicKey: share.keyExchange) }
 
@@ -97,7 +108,8 @@ enum Server13Start {
         let serverHello = ServerHello(
             legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: hello.sessionID,
             cipherSuite: parameters.suite, compressionMethod: 0,
-            extensions: [.supportedVersionSelected(.tls13), .keyShareSelected(KeyShareEntry(group: share.group, keyExchange: exchange.publicKeyBytes))])
+            extensions: [.supportedVersionSelected(.tls13), .keyShareSelected(KeyShareEntry(group: share.group, keyExchange: exchange.publicKeyBytes))]
+                + (resumed.map { [.preSharedKeySelected(UInt16(truncatingIfNeeded: $0.index))] } ?? []))
         ctx.records.negotiatedVersion = .tls13
         transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
         // Appendix D.4: compatibility mode when the client sent a session ID.
@@ -105,7 +117,7 @@ enum Server13Start {
             try ctx.records.writeChangeCipherSpec()
         }
 
-        var schedule = KeySchedule13(hash: parameters.hash, psk: nil)
+        var schedule = KeySchedule13(hash: parameters.hash, psk: resumed?.session.masterSecret)
         schedule.deriveHandshakeSecret(sharedSecret: shared)
         let hash = transcript.currentHash()
         let clientSecret = schedule.clientHandshakeTrafficSecret(transcriptHash: hash)
@@ -117,12 +129,15 @@ enum Server13Start {
         var encrypted: [Extension] = []
         if let alpn { encrypted.append(.alpn([Array(alpn.utf8)])) }
         transcript.append(try ctx.records.writeHandshake(.encryptedExtensions(EncryptedExtensions(extensions: encrypted))))
-        let certificate = CertificateMessage(
-            requestContext: [], entries: chain.derEncoded.map { CertificateEntry(certificate: $0, extensions: []) })
-        transcript.append(try ctx.records.writeHandshake(.certificate(certificate)))
-        let content = TLS13Support.certificateVerifyContent(server: true, transcriptHash: transcript.currentHash())
-        let signature = try crypto { () throws(CryptoError) in try key.sign(content, scheme: signatureScheme) }
-        transcript.append(try ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))
+        // RFC 8446 §2.2: a PSK handshake authenticates by the PSK; no certificate.
+        if resumed == nil {
+            let certificate = CertificateMessage(
+                requestContext: [], entries: chain.derEncoded.map { CertificateEntry(certificate: $0, extensions: []) })
+            transcript.append(try ctx.records.writeHandshake(.certificate(certificate)))
+            let content = TLS13Support.certificateVerifyContent(server: true, transcriptHash: transcript.currentHash())
+            let signature = try crypto { () throws(CryptoError) in try key.sign(content, scheme: signatureScheme) }
+            transcript.append(try ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))
+        }
         let verifyData = TLS13Support.finished(secret: serverSecret, transcriptHash: transcript.currentHash(), hash: parameters.hash)
         transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
@@ -135,11 +150,12 @@ enum Server13Start {
         ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
         try ctx.records.installReadProtection(try TLS13Support.protection(clientSecret, parameters))
 
-        let summary = HandshakeSummary(
-            version: .tls13, cipherSuite: parameters.suite, resumed: false, group: share.group,
+        var summary = HandshakeSummary(
+            version: .tls13, cipherSuite: parameters.suite, resumed: resumed != nil, group: share.group,
             peerSignatureScheme: nil, serverName: serverName, alpn: alpn, extendedMasterSecret: true,
             secureRenegotiation: false, peerCertificates: [], verification: nil, sessionID: hello.sessionID,
             masterSecret: [], ticket: nil, ticketLifetimeHint: nil)
+        summary.session = resumed?.session
         return .waitClientFinished13(WaitClientFinished13(
             transcript: transcript, schedule: schedule, clientHandshakeSecret: clientSecret,
             secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
@@ -209,8 +225,11 @@ struct WaitClientFinished13: Sendable {
             var summary = self.summary
             summary.masterSecret = secrets.resumptionMasterSecret
             ctx.records.emit(.handshakeCompleted(summary))
+            // One new ticket after a resumption, the configured count after a full handshake;
+            // a resumed session keeps its original authentication time (the lifetime cap).
             var connected = ServerConnected13(summary: summary, secrets: secrets, ticketsSent: 0)
-            try connected.sendTickets(ctx.configuration.ticketCount13, &ctx)
+            let count = summary.resumed ? min(1, ctx.configuration.ticketCount13) : ctx.configuration.ticketCount13
+            try connected.sendTickets(count, original: summary.session, &ctx)
             return .connected13(connected)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
@@ -244,12 +263,17 @@ struct ServerConnected13: Sendable {
 
     /// RFC 8446 §4.6.1: tickets sealed by the same key hook as TLS 1.2's, each with its own nonce
     /// and ticket_age_add; the PSK is derived from the resumption master secret.
-    mutating func sendTickets(_ count: Int, _ ctx: inout ServerContext) throws(TLSError) {
+    mutating func sendTickets(_ count: Int, original: SessionState?, _ ctx: inout ServerContext) throws(TLSError) {
         guard let provider = ctx.configuration.ticketKeys, count > 0 else { return }
         let now = ctx.configuration.clock.now()
         guard let key = provider.encryptionKey(at: now) else { return }
         let parameters = secrets.parameters
-        let lifetime = min(provider.lifetimeHint(at: now), ctx.configuration.sessionTimeout, 604_800)
+        var lifetime = min(provider.lifetimeHint(at: now), ctx.configuration.sessionTimeout, 604_800)
+        if let original {
+            // Never past the original session's end.
+            let remaining = TimeInterval(original.timeout) - now.timeIntervalSince(original.time)
+            lifetime = min(lifetime, UInt32(clamping: max(0, Int(remaining))))
+        }
         for _ in 0..<count {
             let nonce = withUnsafeBytes(of: UInt64(ticketsSent).bigEndian) { Array($0) }
             ticketsSent += 1
@@ -257,8 +281,9 @@ struct ServerConnected13: Sendable {
                 resumptionMasterSecret: secrets.resumptionMasterSecret, nonce: nonce, hash: parameters.hash)
             let ageAdd = UInt32.random(in: .min ... .max)
             let session = SessionState(
-                version: .tls13, cipherSuite: parameters.suite, sessionID: [], masterSecret: psk, time: now.wholeSeconds,
-                timeout: lifetime, sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
+                version: .tls13, cipherSuite: parameters.suite, sessionID: [], masterSecret: psk,
+                time: original?.time ?? now.wholeSeconds,
+                timeout: original?.timeout ?? lifetime, sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
                 hostname: summary.serverName, extendedMasterSecret: true, ticketAgeAdd: ageAdd,
                 alpn: summary.alpn.map { Array($0.utf8) })
             let ticket = NewSessionTicket13(

@@ -149,6 +149,88 @@ final class TLS13Tests: XCTestCase {
         }
     }
 
+    // MARK: PSK resumption (RFC 8446 §2.2, §4.2.11)
+
+    static let resumed13: ExpectedFlights.Flight = [
+        "C:ClientHello", "S:ServerHello", "S:CCS", "S:EncryptedExtensions", "S:Finished", "C:CCS", "C:Finished",
+    ]
+
+    private struct World13 {
+        let clock: ManualClock
+        var server: TLSConfiguration
+        var client: TLSConfiguration
+    }
+
+    private func world13() -> World13 {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        var server = config13(serverConfiguration())
+        server.clock = clock
+        server.ticketKeys = TicketKeyRing(rotate: 3600, expire: 7200, start: clock.now())
+        var client = config13(clientConfiguration())
+        client.clock = clock
+        return World13(clock: clock, server: server, client: client)
+    }
+
+    private func connect13(_ world: World13, session: SessionState?) -> Pair {
+        var pair = Pair(client: world.client, server: world.server)
+        pair.client = ClientConnection(configuration: world.client, serverName: "localhost", session: session, trace: true)
+        pair.handshake()
+        return pair
+    }
+
+    func testResumptionWithATicket() throws {
+        let world = world13()
+        let first = connect13(world, session: nil)
+        let ticket = try XCTUnwrap(first.clientLog.issued.first)
+        let pair = connect13(world, session: ticket)
+        XCTAssertEqual(pair.clientLog.summary?.resumed, true)
+        XCTAssertEqual(pair.serverLog.summary?.resumed, true)
+        XCTAssertEqual(pair.clientLog.summary?.version, .tls13)
+        XCTAssertEqual(ExpectedFlights.record(pair).filter { !$0.hasPrefix("S:NewSessionTicket") }, Self.resumed13)
+        XCTAssertEqual(pair.clientLog.issued.count, 1, "one new ticket after a resumption")
+        var copy = pair
+        exchange(&copy, "resumed 1.3")
+    }
+
+    func testTicketUnderAnotherKeyFallsBackToFullHandshake() throws {
+        let world = world13()
+        let ticket = try XCTUnwrap(connect13(world, session: nil).clientLog.issued.first)
+        var other = world
+        other.server.ticketKeys = TicketKeyRing(start: Date())
+        let pair = connect13(other, session: ticket)
+        XCTAssertEqual(pair.clientLog.summary?.resumed, false)
+        XCTAssertEqual(pair.clientLog.rejected, 1)
+        XCTAssertEqual(pair.clientLog.issued.count, 2)
+    }
+
+    func testForgedBinderAborts() throws {
+        let world = world13()
+        var ticket = try XCTUnwrap(connect13(world, session: nil).clientLog.issued.first)
+        // A wrong PSK gives a binder the server computes differently: decrypt_error.
+        ticket.masterSecret = [UInt8](repeating: 0x42, count: ticket.masterSecret.count)
+        let pair = connect13(world, session: ticket)
+        XCTAssertEqual(pair.serverLog.closeError?.code, .decryptError)
+        XCTAssertNil(pair.clientLog.summary)
+    }
+
+    func testTicketPastItsLifetimeIsNotOffered() throws {
+        let world = world13()
+        let ticket = try XCTUnwrap(connect13(world, session: nil).clientLog.issued.first)
+        world.clock.advance(by: 7300)
+        let pair = connect13(world, session: ticket)
+        XCTAssertEqual(pair.clientLog.summary?.resumed, false)
+    }
+
+    func testResumptionAfterHelloRetryRequest() throws {
+        var world = world13()
+        world.client.groups = [.x25519, .secp256r1]
+        let ticket = try XCTUnwrap(connect13(world, session: nil).clientLog.issued.first)
+        world.server.groups = [.secp256r1]
+        let pair = connect13(world, session: ticket)
+        XCTAssertEqual(pair.clientLog.summary?.resumed, true)
+        XCTAssertEqual(pair.clientLog.summary?.group, .secp256r1)
+    }
+
     private func exchange(_ pair: inout Pair, _ label: String) {
         let up = (0..<40_000).map { UInt8(truncatingIfNeeded: $0) }
         let down = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 3) }
