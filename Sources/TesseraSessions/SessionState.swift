@@ -8,9 +8,9 @@ import TesseraWire
 /// speak OpenSSL's ASN.1 (`ssl/ssl_asn1.c`, see SessionState+DER.swift), so tickets and session
 /// files interoperate with OpenSSL and nginx.
 ///
-/// Fields whose OpenSSL encoding omits zero (`[5]`, `[9]`, `[14]`, `[15]`, `[19]`) come back as nil when
-/// they were zero; for a TLS 1.3 session `ticketAgeAdd` and `maxEarlyData` come back as 0 instead,
-/// because there zero is what OpenSSL means by their absence.
+/// OpenSSL omits zero-valued `[5]`, `[9]`, `[14]` and `[15]`, and writes "no group" as `[19] 0`; so
+/// `Some(0)` in those fields reads back as nil, except that a TLS 1.3 session reads `ticketAgeAdd`
+/// and `maxEarlyData` back as 0, because there 0 is what OpenSSL means by their absence.
 public struct SessionState: Sendable, Hashable {
     /// `ssl_version`: TLS 1.2 (0x0303) or TLS 1.3 (0x0304).
     public var version: ProtocolVersion

@@ -61,6 +61,20 @@ final class SessionMutationTests: XCTestCase {
         var badHost = base
         badHost.hostname = "a\u{0}b"
         assertSessionError(.invalidField) { _ = try SessionState(derEncoded: badHost.derEncoded()) }
+        // A host name that is not UTF-8: [6] { OCTET STRING FF FE }.
+        var host = base
+        host.hostname = "ab"
+        var hostContent = SessionStateTests.sequenceContent(host.derEncoded())
+        let hostAt = Self.index(ofTag: 0xA6, in: hostContent)
+        XCTAssertEqual(Array(hostContent[hostAt..<hostAt + 6]), [0xA6, 0x04, 0x04, 0x02, 0x61, 0x62])
+        hostContent.replaceSubrange(hostAt + 4..<hostAt + 6, with: [0xFF, 0xFE])
+        assertSessionError(.invalidField) { _ = try SessionState(derEncoded: SessionStateTests.rewrap(hostContent)) }
+        // An explicit tag written as a primitive: [2] 0x82 instead of 0xA2.
+        var primitiveTag = SessionStateTests.sequenceContent(base.derEncoded())
+        let timeoutAt = Self.index(ofTag: 0xA2, in: primitiveTag)
+        XCTAssertLessThan(timeoutAt, primitiveTag.count)
+        primitiveTag[timeoutAt] = 0x82
+        assertSessionError(.invalidField) { _ = try SessionState(derEncoded: SessionStateTests.rewrap(primitiveTag)) }
 
         // [1] time twice: DER order is broken.
         let content = SessionStateTests.sequenceContent(base.derEncoded())
