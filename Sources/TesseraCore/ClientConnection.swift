@@ -67,6 +67,19 @@ public struct ClientConnection: Sendable {
         driver.sendApplicationData(data)
     }
 
+    /// TLS 1.3 KeyUpdate (RFC 8446 §4.6.3): moves our sending keys on, and asks the server to move
+    /// its own when `requestPeerUpdate` is set. Nothing happens on a TLS 1.2 connection.
+    public mutating func updateKeys(requestPeerUpdate: Bool) -> [TLSAction] {
+        guard case .connected13(var connected) = driver.machine.state else { return [] }
+        driver.run { (machine: inout ClientMachine) throws(TLSError) in
+            connected.secrets = try KeyUpdate13.send(
+                connected.secrets, isClient: true, request: requestPeerUpdate ? .updateRequested : .updateNotRequested,
+                &machine.ctx.records)
+            machine.state = .connected13(connected)
+        }
+        return driver.machine.records.takeActions()
+    }
+
     /// Starts a renegotiation (TLS 1.2, RFC 5746 secure renegotiation only): a full handshake
     /// inside the connection. Application data keeps flowing meanwhile.
     public mutating func renegotiate() -> [TLSAction] {

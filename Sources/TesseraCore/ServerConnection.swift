@@ -28,6 +28,28 @@ public struct ServerConnection: Sendable {
     public mutating func close() -> [TLSAction] {
         driver.close()
     }
+
+    /// TLS 1.3 KeyUpdate (RFC 8446 §4.6.3), as on the client.
+    public mutating func updateKeys(requestPeerUpdate: Bool) -> [TLSAction] {
+        guard case .connected13(var connected) = driver.machine.state else { return [] }
+        driver.run { (machine: inout ServerMachine) throws(TLSError) in
+            connected.secrets = try KeyUpdate13.send(
+                connected.secrets, isClient: false, request: requestPeerUpdate ? .updateRequested : .updateNotRequested,
+                &machine.ctx.records)
+            machine.state = .connected13(connected)
+        }
+        return driver.machine.records.takeActions()
+    }
+
+    /// TLS 1.3: a NewSessionTicket on demand (RFC 8446 §4.6.1 lets a server send one at any time).
+    public mutating func sendTicket() -> [TLSAction] {
+        guard case .connected13(var connected) = driver.machine.state else { return [] }
+        driver.run { (machine: inout ServerMachine) throws(TLSError) in
+            try connected.sendTickets(1, original: connected.summary.session, &machine.ctx)
+            machine.state = .connected13(connected)
+        }
+        return driver.machine.records.takeActions()
+    }
 }
 
 struct ServerMachine: ConnectionMachine {

@@ -11,6 +11,8 @@ public protocol TLSConnectionProtocol: Sendable {
     mutating func peerVerificationCompleted(_ result: VerificationResult) -> [TLSAction]
     /// Client: start a TLS 1.2 renegotiation. Server: nothing (renegotiation is the client's).
     mutating func renegotiate() -> [TLSAction]
+    /// TLS 1.3 KeyUpdate; nothing on TLS 1.2.
+    mutating func updateKeys(requestPeerUpdate: Bool) -> [TLSAction]
     var isHandshakeComplete: Bool { get }
     var isClosed: Bool { get }
 }

@@ -15,6 +15,12 @@ public struct TLSRenegotiationRequest: Sendable {
     public init() {}
 }
 
+/// Send this as a user outbound event to update TLS 1.3 traffic keys (RFC 8446 §4.6.3).
+public struct TLSKeyUpdateRequest: Sendable {
+    public var requestPeerUpdate: Bool
+    public init(requestPeerUpdate: Bool) { self.requestPeerUpdate = requestPeerUpdate }
+}
+
 /// Fired as a user event on a client: store or drop the session for this server.
 public enum TLSSessionEvent: Sendable {
     /// A new or renewed session (only after the server's Finished verified).
@@ -97,11 +103,14 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
     }
 
     public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        guard event is TLSRenegotiationRequest else {
+        if event is TLSRenegotiationRequest {
+            perform(connection.renegotiate(), context: context)
+        } else if let update = event as? TLSKeyUpdateRequest {
+            perform(connection.updateKeys(requestPeerUpdate: update.requestPeerUpdate), context: context)
+        } else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        perform(connection.renegotiate(), context: context)
         promise?.succeed()
     }
 

@@ -124,6 +124,10 @@ struct SClient: ParsableCommand {
                         let command = !(quiet || ignEOF) && bytes.count <= 2 ? bytes.first : nil
                         if command == UInt8(ascii: "Q") {
                             channel.close(promise: nil)
+                        } else if command == UInt8(ascii: "k") || command == UInt8(ascii: "K") {
+                            // openssl: k updates our keys, K also asks the server to update its own.
+                            if !quiet { Output.out("KEYUPDATE\n") }
+                            channel.triggerUserOutboundEvent(TLSKeyUpdateRequest(requestPeerUpdate: command == UInt8(ascii: "K")), promise: nil)
                         } else if command == UInt8(ascii: "R") {
                             if !quiet { Output.out("RENEGOTIATING\n") }
                             channel.triggerUserOutboundEvent(TLSRenegotiationRequest(), promise: nil)

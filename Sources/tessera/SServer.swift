@@ -42,6 +42,9 @@ struct SServer: ParsableCommand {
     @Flag(name: .customLong("no_ticket", withSingleDash: true), help: "Issue no session tickets.")
     var noTicket = false
 
+    @Option(name: .customLong("num_tickets", withSingleDash: true), help: "TLS 1.3 tickets after a full handshake (default 2; 1 after a resumption).")
+    var numTickets = 2
+
     @Flag(name: .customLong("client_renegotiation", withSingleDash: true), help: "Allow clients to renegotiate (RFC 5746 secure renegotiation only). Off: a no_renegotiation warning.")
     var clientRenegotiation = false
 
@@ -53,6 +56,7 @@ struct SServer: ParsableCommand {
         try common.apply(to: &configuration)
         configuration.certificateVerification = .none
         configuration.allowClientRenegotiation = clientRenegotiation
+        configuration.ticketCount13 = max(0, numTickets)
         try loadCredentials(into: &configuration)
         try configureTickets(&configuration)
 

@@ -149,6 +149,33 @@ final class TLS13Tests: XCTestCase {
         }
     }
 
+    /// RFC 8446 §4.6.3: KeyUpdate both ways, with and without update_requested; data keeps
+    /// flowing under the new keys.
+    func testKeyUpdateBothWays() {
+        var pair = Pair(client: config13(clientConfiguration()), server: config13(serverConfiguration()))
+        pair.handshake()
+        pair.absorbClient(pair.client.updateKeys(requestPeerUpdate: true))
+        pair.run()
+        pair.absorbServer(pair.server.updateKeys(requestPeerUpdate: false))
+        pair.run()
+        let sentUpdates = pair.serverLog.traces.filter { $0.direction == .sent && $0.kind == .handshake(.keyUpdate) }.count
+        XCTAssertEqual(sentUpdates, 2, "one answer to update_requested, one of its own")
+        var copy = pair
+        exchange(&copy, "after KeyUpdate")
+    }
+
+    func testTicketOnDemand() {
+        var server = config13(serverConfiguration())
+        server.ticketKeys = TicketKeyRing(start: Date())
+        server.ticketCount13 = 0
+        var pair = Pair(client: config13(clientConfiguration()), server: server)
+        pair.handshake()
+        XCTAssertTrue(pair.clientLog.issued.isEmpty)
+        pair.absorbServer(pair.server.sendTicket())
+        pair.run()
+        XCTAssertEqual(pair.clientLog.issued.count, 1)
+    }
+
     // MARK: PSK resumption (RFC 8446 §2.2, §4.2.11)
 
     static let resumed13: ExpectedFlights.Flight = [
