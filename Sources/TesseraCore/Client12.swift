@@ -28,6 +28,8 @@ struct ClientOffer: Sendable {
     var retried = false
     /// TLS 1.3: the ticket offered as a PSK.
     var psk: PSKOffer?
+    /// TLS 1.3: early data goes out right after this hello.
+    var sendsEarlyData = false
 
     var offers13: Bool { !suites13.isEmpty }
 }
@@ -68,6 +70,10 @@ struct ClientContext: Sendable {
     var serverName: String?
     /// A stored session to offer.
     var session: SessionState?
+    /// TLS 1.3 0-RTT data to send with the hello (RFC 8446 §2.3), if the session allows it.
+    var earlyData: ByteBuffer?
+    /// How much of it went out as early data.
+    var earlyDataSent = 0
 }
 
 enum ClientState: Sendable {
@@ -173,6 +179,11 @@ enum ClientHelloBuilder {
 
         // RFC 8446 §4.2.11: a stored TLS 1.3 ticket is offered as a PSK, last of all extensions.
         let psk = offers13 ? (retry?.previous.psk ?? ctx.session.flatMap { PSKOffer(session: $0, suites: suites13, now: configuration.clock.now()) }) : nil
+        // RFC 8446 §4.2.10: early data only with the first PSK, on the first hello, and only as
+        // much as the ticket allows.
+        let sendsEarlyData = psk != nil && retry == nil && ctx.earlyData.map { $0.readableBytes > 0 } == true
+            && (psk?.session.maxEarlyData ?? 0) > 0
+        if sendsEarlyData { extensions.append(.earlyData(maxEarlyDataSize: nil)) }
         if let psk {
             extensions.append(.preSharedKeyOffered(OfferedPSKs(
                 identities: [PSKIdentity(identity: psk.ticket, obfuscatedTicketAge: psk.obfuscatedAge)],
@@ -206,7 +217,8 @@ enum ClientHelloBuilder {
             suites13: suites13,
             keyShares: keyShares,
             retried: retry != nil,
-            psk: psk
+            psk: psk,
+            sendsEarlyData: sendsEarlyData
         )
         return (hello, offer)
     }

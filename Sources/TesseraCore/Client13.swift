@@ -23,6 +23,8 @@ struct ClientHandshake13: Sendable {
     var signatureScheme: SignatureScheme?
     /// The stored session the server resumed (RFC 8446 §2.2): no certificate follows.
     var resumed: SessionState?
+    /// 0-RTT: nil when none was sent, else whether EncryptedExtensions accepted it.
+    var earlyDataAccepted: Bool?
 }
 
 enum Client13Start {
@@ -151,6 +153,14 @@ struct WaitEncryptedExtensions: Sendable {
         switch message {
         case .encryptedExtensions(let encrypted):
             var next = handshake
+            if next.offer.sendsEarlyData {
+                // RFC 8446 §4.2.10: accepted only with the PSK we offered first.
+                let accepted = encrypted.extensions.contains(.earlyData)
+                if accepted, next.resumed == nil {
+                    throw TLSError(.illegalParameter, "server accepted early data without the PSK")
+                }
+                next.earlyDataAccepted = accepted
+            }
             for ext in encrypted.extensions {
                 guard next.offer.extensions.contains(ext.type) else {
                     throw TLSError(.unsupportedExtension, "server sent \(ext.type), which was not offered")
@@ -311,6 +321,10 @@ struct WaitPeerVerification13: Sendable {
             try ctx.records.writeChangeCipherSpec()
             ctx.records.sentCompatibilityCCS = true
         }
+        // RFC 8446 §4.5: accepted early data ends with EndOfEarlyData under the early key.
+        if handshake.earlyDataAccepted == true {
+            handshake.transcript.append(try ctx.records.writeHandshake(.endOfEarlyData))
+        }
         ctx.records.installWriteProtection(try TLS13Support.protection(handshake.clientHandshakeSecret, parameters))
         // RFC 8446 §4.4.2: no client certificate yet, so an empty one answers a request.
         if handshake.certificateRequested {
@@ -322,6 +336,12 @@ struct WaitPeerVerification13: Sendable {
         handshake.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
         ctx.records.installWriteProtection(try TLS13Support.protection(clientApplicationSecret, parameters))
         let resumption = handshake.schedule.resumptionMasterSecret(transcriptHash: handshake.transcript.currentHash())
+        // Declined early data goes again, now as ordinary application data; accepted early data
+        // is followed by whatever did not fit the ticket's limit.
+        if let accepted = handshake.earlyDataAccepted, var data = ctx.earlyData {
+            if accepted { data.moveReaderIndex(forwardBy: min(ctx.earlyDataSent, data.readableBytes)) }
+            if data.readableBytes > 0 { try ctx.records.writeApplicationData(data) }
+        }
 
         var summary = HandshakeSummary(
             version: .tls13, cipherSuite: parameters.suite, resumed: handshake.resumed != nil, group: handshake.group,
@@ -331,6 +351,7 @@ struct WaitPeerVerification13: Sendable {
             masterSecret: resumption, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = false
         summary.session = handshake.resumed
+        summary.earlyDataAccepted = handshake.earlyDataAccepted
         ctx.records.emit(.handshakeCompleted(summary))
         let secrets = ApplicationSecrets13(
             parameters: parameters, client: clientApplicationSecret, server: serverApplicationSecret,

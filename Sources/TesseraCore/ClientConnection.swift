@@ -14,13 +14,19 @@ public struct ClientConnection: Sendable {
     private var driver: ConnectionDriver<ClientMachine>
 
     /// `session`: a stored session to offer for resumption (RFC 5077 ticket or session ID).
-    public init(configuration: TLSConfiguration, serverName: String?, session: SessionState? = nil, trace: Bool = false) {
+    /// `earlyData`: TLS 1.3 0-RTT data to send with the hello when `session` allows it; data the
+    /// server declines is sent again after the handshake.
+    public init(
+        configuration: TLSConfiguration, serverName: String?, session: SessionState? = nil,
+        earlyData: ByteBuffer? = nil, trace: Bool = false
+    ) {
         var records = RecordLayer()
         records.tracing = trace
         // RFC 8446 §5.1 / RFC 5246 Appendix E.1: the first ClientHello's record says TLS 1.0.
         records.writeRecordVersion = .tls10
         records.traceVersion = configuration.maximumVersion
-        let ctx = ClientContext(configuration: configuration, records: records, serverName: serverName, session: session)
+        let ctx = ClientContext(
+            configuration: configuration, records: records, serverName: serverName, session: session, earlyData: earlyData)
         driver = ConnectionDriver(machine: ClientMachine(ctx: ctx))
     }
 
@@ -34,8 +40,12 @@ public struct ClientConnection: Sendable {
         driver.run { (machine: inout ClientMachine) throws(TLSError) in
             let (hello, offer) = try ClientHelloBuilder.make(machine.ctx)
             var transcript = Transcript()
-            transcript.append(try machine.ctx.records.writeHandshake(.clientHello(hello)))
+            let helloBytes = try machine.ctx.records.writeHandshake(.clientHello(hello))
+            transcript.append(helloBytes)
             machine.ctx.records.writeRecordVersion = .tls12
+            if offer.sendsEarlyData, let psk = offer.psk, let data = machine.ctx.earlyData {
+                try EarlyData13.send(data, psk: psk, hello: helloBytes, random: offer.random, &machine.ctx)
+            }
             machine.state = .waitServerHello(WaitServerHello(offer: offer, transcript: transcript, previous: nil))
         }
         return driver.machine.records.takeActions()

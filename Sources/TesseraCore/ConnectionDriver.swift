@@ -7,6 +7,8 @@ protocol ConnectionMachine: Sendable {
     var isConnected: Bool { get }
     /// Input is held (the client waits for certificate verification).
     var isPaused: Bool { get }
+    /// Application data may arrive before the handshake completes (accepted TLS 1.3 0-RTT).
+    var acceptsEarlyData: Bool { get }
     var isClosed: Bool { get }
     mutating func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage) throws(TLSError)
     mutating func handleChangeCipherSpec() throws(TLSError)
@@ -17,6 +19,7 @@ protocol ConnectionMachine: Sendable {
 
 extension ConnectionMachine {
     mutating func handleWarningAlert(_ alert: Alert) {}
+    var acceptsEarlyData: Bool { false }
 }
 
 /// What both sides do the same way: pull input, dispatch it, application data, alerts, close,
@@ -81,7 +84,7 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
         case .changeCipherSpec:
             run { (machine: inout Machine) throws(TLSError) in try machine.handleChangeCipherSpec() }
         case .applicationData(let data):
-            guard established else {
+            guard established || machine.acceptsEarlyData else {
                 fail(TLSError.unexpected("application data before the handshake completed"))
                 return
             }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOCore
 import TesseraCrypto
@@ -98,5 +99,71 @@ struct ServerPSKPolicy {
         let age = now.timeIntervalSince(session.time)
         guard age >= -60, age < min(TimeInterval(session.timeout), configuration.maxSessionLifetime, 604_800) else { return nil }
         return session
+    }
+}
+
+/// RFC 8446 §8: accept each ticket's early data once. Bounded: entries expire with the ticket's
+/// freshness window, and past `capacity` live entries new early data is refused (never
+/// accepted twice).
+public final class EarlyDataReplayCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [[UInt8]: Date] = [:]
+    private let capacity: Int
+
+    public init(capacity: Int = 100_000) {
+        self.capacity = capacity
+    }
+
+    /// True the first time `identity` is offered before `expiry`.
+    func firstUse(of identity: [UInt8], now: Date, expiry: Date) -> Bool {
+        let key = Array(SHA256.hash(data: identity))
+        lock.lock()
+        defer { lock.unlock() }
+        if seen.count >= capacity { seen = seen.filter { $0.value > now } }
+        guard seen[key] == nil, seen.count < capacity else { return false }
+        seen[key] = expiry
+        return true
+    }
+}
+
+enum EarlyData13 {
+    /// RFC 8446 §4.2.10, §8: accept 0-RTT only with the first PSK, a ticket that allows it, the
+    /// ticket's suite and ALPN, a fresh ticket age, and never twice for one ticket.
+    static func acceptable(
+        session: SessionState, index: Int, offered: OfferedPSKs?, parameters: CipherSuiteParameters, alpn: String?,
+        _ configuration: TLSConfiguration
+    ) -> Bool {
+        guard index == 0, configuration.maxEarlyData > 0, (session.maxEarlyData ?? 0) > 0,
+              session.cipherSuite == parameters.suite,
+              session.alpn == alpn.map({ Array($0.utf8) }),
+              let identity = offered?.identities.first else { return false }
+        let now = configuration.clock.now()
+        // The client's view of the ticket's age against ours (§8.3). Tickets carry the time they
+        // were issued after a full handshake; renewed ones keep the original time and so are
+        // never fresh enough: they resume, without 0-RTT.
+        let clientAge = TimeInterval(identity.obfuscatedTicketAge &- (session.ticketAgeAdd ?? 0)) / 1000
+        let serverAge = now.timeIntervalSince(session.time)
+        guard abs(clientAge - serverAge) <= configuration.earlyDataFreshness else { return false }
+        return configuration.earlyDataReplay.firstUse(
+            of: identity.identity, now: now, expiry: session.time + TimeInterval(session.timeout))
+    }
+
+    /// RFC 8446 §2.3, §7.1: after the ClientHello, a compatibility CCS, then the early data under
+    /// client_early_traffic_secret (at most what the ticket allows; the rest waits).
+    static func send(_ data: ByteBuffer, psk: PSKOffer, hello: ByteBuffer, random: [UInt8], _ ctx: inout ClientContext) throws(TLSError) {
+        guard let parameters = psk.session.cipherSuite.parameters else { return }
+        var transcript = Transcript(hash: psk.hash)
+        transcript.append(hello)
+        let secret = KeySchedule13(hash: psk.hash, psk: psk.psk).clientEarlyTrafficSecret(transcriptHash: transcript.currentHash())
+        TLS13Support.keyLog(ctx.configuration, "CLIENT_EARLY_TRAFFIC_SECRET", random, secret)
+        try ctx.records.writeChangeCipherSpec()
+        ctx.records.sentCompatibilityCCS = true
+        ctx.records.installWriteProtection(try TLS13Support.protection(secret, parameters))
+        let allowed = Int(psk.session.maxEarlyData ?? 0)
+        var early = data
+        if let slice = early.readSlice(length: min(allowed, early.readableBytes)) {
+            try ctx.records.writeApplicationData(slice)
+            ctx.earlyDataSent = slice.readableBytes
+        }
     }
 }

@@ -28,6 +28,8 @@ struct RecordLayer: Sendable {
     var tracing = false
     /// TLS 1.3 middlebox compatibility (RFC 8446 Appendix D.4): one CCS per side, once.
     var sentCompatibilityCCS = false
+    /// Bytes of undecryptable (declined 0-RTT) records still to skip.
+    var skipUndecryptableBudget = 0
 
     private var output = ByteBuffer()
     private(set) var actions: [TLSAction] = []
@@ -89,7 +91,19 @@ struct RecordLayer: Sendable {
             if negotiatedVersion == .tls13, record.contentType == .changeCipherSpec {
                 contentType = .changeCipherSpec
             } else {
-                let opened = try crypto { () throws(CryptoError) in try protection.open(record) }
+                let opened: (contentType: ContentType, plaintext: ByteBuffer)
+                do {
+                    opened = try protection.open(record)
+                } catch {
+                    // RFC 8446 §4.2.10: early data the server declined is skipped, up to a limit.
+                    if error.code == .badRecordMAC, record.contentType == .applicationData,
+                       record.fragment.readableBytes <= skipUndecryptableBudget {
+                        skipUndecryptableBudget -= record.fragment.readableBytes
+                        return nil
+                    }
+                    throw TLSError(error)
+                }
+                skipUndecryptableBudget = 0
                 readProtection = protection
                 contentType = opened.contentType
                 fragment = opened.plaintext

@@ -20,6 +20,7 @@ enum ServerState: Sendable {
     case waitResumedClientFinished(WaitResumedClientFinished)
     case waitSecondClientHello(WaitSecondClientHello)
     case waitClientFinished13(WaitClientFinished13)
+    case waitEndOfEarlyData(WaitEndOfEarlyData)
     case connected(ServerConnected)
     case connected13(ServerConnected13)
     case closed

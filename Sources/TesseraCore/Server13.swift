@@ -35,8 +35,10 @@ enum Server13Start {
         var serverName: String?
         var offeredPSKs: OfferedPSKs?
         var pskModes: [PskKeyExchangeMode] = []
+        var clientSendsEarlyData = false
         for ext in hello.extensions {
             switch ext {
+            case .earlyData: clientSendsEarlyData = true
             case .preSharedKeyOffered(let offered): offeredPSKs = offered
             case .pskKeyExchangeModes(let modes): pskModes = modes
             case .supportedGroups(let groups): clientGroups = groups
@@ -105,6 +107,10 @@ enum Server13Start {
 
         var transcript = retried?.transcript ?? Transcript(hash: parameters.hash)
         transcript.append(raw.bytes)
+        let acceptEarlyData = clientSendsEarlyData && retried == nil && resumed.map {
+            EarlyData13.acceptable(session: $0.session, index: $0.index, offered: offeredPSKs, parameters: parameters, alpn: alpn, configuration)
+        } == true
+        let helloHash = transcript.currentHash()
         let serverHello = ServerHello(
             legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: hello.sessionID,
             cipherSuite: parameters.suite, compressionMethod: 0,
@@ -128,6 +134,7 @@ enum Server13Start {
 
         var encrypted: [Extension] = []
         if let alpn { encrypted.append(.alpn([Array(alpn.utf8)])) }
+        if acceptEarlyData { encrypted.append(.earlyData(maxEarlyDataSize: nil)) }
         transcript.append(try ctx.records.writeHandshake(.encryptedExtensions(EncryptedExtensions(extensions: encrypted))))
         // RFC 8446 §2.2: a PSK handshake authenticates by the PSK; no certificate.
         if resumed == nil {
@@ -148,7 +155,17 @@ enum Server13Start {
         TLS13Support.keyLog(configuration, "CLIENT_TRAFFIC_SECRET_0", hello.random, clientApplication)
         TLS13Support.keyLog(configuration, "SERVER_TRAFFIC_SECRET_0", hello.random, serverApplication)
         ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
-        try ctx.records.installReadProtection(try TLS13Support.protection(clientSecret, parameters))
+        if acceptEarlyData, let psk = resumed?.session.masterSecret {
+            // RFC 8446 §2.3: the client's early data is under client_early_traffic_secret, up to
+            // its EndOfEarlyData.
+            let early = KeySchedule13(hash: parameters.hash, psk: psk).clientEarlyTrafficSecret(transcriptHash: helloHash)
+            TLS13Support.keyLog(configuration, "CLIENT_EARLY_TRAFFIC_SECRET", hello.random, early)
+            try ctx.records.installReadProtection(try TLS13Support.protection(early, parameters))
+        } else {
+            try ctx.records.installReadProtection(try TLS13Support.protection(clientSecret, parameters))
+            // RFC 8446 §4.2.10: early data we declined is skipped, up to a limit.
+            if clientSendsEarlyData { ctx.records.skipUndecryptableBudget = max(Int(configuration.maxEarlyData), 16384) + 4096 }
+        }
 
         var summary = HandshakeSummary(
             version: .tls13, cipherSuite: parameters.suite, resumed: resumed != nil, group: share.group,
@@ -156,10 +173,12 @@ enum Server13Start {
             secureRenegotiation: false, peerCertificates: [], verification: nil, sessionID: hello.sessionID,
             masterSecret: [], ticket: nil, ticketLifetimeHint: nil)
         summary.session = resumed?.session
-        return .waitClientFinished13(WaitClientFinished13(
+        summary.earlyDataAccepted = clientSendsEarlyData ? acceptEarlyData : nil
+        let waiting = WaitClientFinished13(
             transcript: transcript, schedule: schedule, clientHandshakeSecret: clientSecret,
             secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
-            summary: summary))
+            summary: summary)
+        return acceptEarlyData ? .waitEndOfEarlyData(WaitEndOfEarlyData(next: waiting)) : .waitClientFinished13(waiting)
     }
 
     private static func sendHelloRetryRequest(
@@ -196,6 +215,25 @@ struct WaitSecondClientHello: Sendable {
              .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
              .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
             throw TLSError.unexpectedMessage(expected: [.clientHello], got: message.type)
+        }
+    }
+}
+
+/// RFC 8446 §4.5: accepted early data (delivered as application data) up to EndOfEarlyData.
+struct WaitEndOfEarlyData: Sendable {
+    var next: WaitClientFinished13
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+        switch message {
+        case .endOfEarlyData:
+            var waiting = next
+            waiting.transcript.append(raw.bytes)
+            try ctx.records.installReadProtection(try TLS13Support.protection(waiting.clientHandshakeSecret, waiting.secrets.parameters))
+            return .waitClientFinished13(waiting)
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.endOfEarlyData], got: message.type)
         }
     }
 }
@@ -285,10 +323,12 @@ struct ServerConnected13: Sendable {
                 time: original?.time ?? now.wholeSeconds,
                 timeout: original?.timeout ?? lifetime, sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
                 hostname: summary.serverName, extendedMasterSecret: true, ticketAgeAdd: ageAdd,
+                maxEarlyData: ctx.configuration.maxEarlyData > 0 ? ctx.configuration.maxEarlyData : nil,
                 alpn: summary.alpn.map { Array($0.utf8) })
+            let earlyData: [Extension] = ctx.configuration.maxEarlyData > 0 ? [.earlyData(maxEarlyDataSize: ctx.configuration.maxEarlyData)] : []
             let ticket = NewSessionTicket13(
                 lifetime: lifetime, ageAdd: ageAdd, nonce: nonce,
-                ticket: TicketSealing.seal(session.derEncoded(), key: key), extensions: [])
+                ticket: TicketSealing.seal(session.derEncoded(), key: key), extensions: earlyData)
             try ctx.records.writeHandshake(.newSessionTicket13(ticket))
         }
     }

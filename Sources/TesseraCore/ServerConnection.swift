@@ -70,6 +70,12 @@ struct ServerMachine: ConnectionMachine {
 
     var isPaused: Bool { false }
 
+    /// 0-RTT data is delivered while the server waits for EndOfEarlyData.
+    var acceptsEarlyData: Bool {
+        if case .waitEndOfEarlyData = state { return true }
+        return false
+    }
+
     var isClosed: Bool {
         if case .closed = state { return true }
         return false
@@ -88,6 +94,7 @@ struct ServerMachine: ConnectionMachine {
         case .waitResumedClientFinished(let s): state = try s.handle(message, raw, &ctx)
         case .waitSecondClientHello(let s): state = try s.handle(message, raw, &ctx)
         case .waitClientFinished13(let s): state = try s.handle(message, raw, &ctx)
+        case .waitEndOfEarlyData(let s): state = try s.handle(message, raw, &ctx)
         case .connected(let s): state = try s.handle(message, raw, &ctx)
         case .connected13(let s): state = try s.handle(message, &ctx)
         }
@@ -97,7 +104,7 @@ struct ServerMachine: ConnectionMachine {
         switch state {
         case .waitClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
         case .waitResumedClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
-        case .waitSecondClientHello, .waitClientFinished13:
+        case .waitSecondClientHello, .waitClientFinished13, .waitEndOfEarlyData:
             return  // RFC 8446 §5 / Appendix D.4: a compatibility CCS is dropped
         case .waitClientHello(let s) where s.renegotiation == nil && records.negotiatedVersion == .tls13:
             return

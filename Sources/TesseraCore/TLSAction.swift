@@ -54,6 +54,8 @@ public struct HandshakeSummary: Sendable {
     public var ticketRenewed = false
     /// Server: why an offered ticket was not resumed.
     public var resumptionFailure: ResumptionFailure?
+    /// TLS 1.3 0-RTT: nil when none was offered, else whether the server took it.
+    public var earlyDataAccepted: Bool?
 }
 
 /// Why an offered ticket did not resume (DESIGN.md §5 metrics).

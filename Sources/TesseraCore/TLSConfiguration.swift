@@ -62,6 +62,13 @@ public struct TLSConfiguration: Sendable {
     public var sessionTickets = true
     /// Server: TLS 1.3 NewSessionTickets after a full handshake (RFC 8446 §4.6.1).
     public var ticketCount13 = 2
+    /// Server: 0-RTT (RFC 8446 §2.3, §4.2.10). 0 (the default) turns it off; otherwise the most
+    /// early data a ticket allows. Each ticket's early data is accepted once (`earlyDataReplay`).
+    public var maxEarlyData: UInt32 = 0
+    /// Server: the replay cache that lets each ticket carry early data once (RFC 8446 §8).
+    public var earlyDataReplay = EarlyDataReplayCache()
+    /// Server: how far a client's ticket age may be from ours for 0-RTT (RFC 8446 §8.3).
+    public var earlyDataFreshness: TimeInterval = 10
 
     public init() {}
 

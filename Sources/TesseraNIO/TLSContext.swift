@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import TesseraCore
 import TesseraCrypto
 import TesseraSessions
@@ -41,7 +42,9 @@ public final class TLSContext: Sendable {
         ServerConnection(configuration: configuration, trace: trace != nil)
     }
 
-    func makeClientConnection(serverHostname: String?, session: SessionState?) -> ClientConnection {
-        ClientConnection(configuration: configuration, serverName: serverHostname, session: session, trace: trace != nil)
+    func makeClientConnection(serverHostname: String?, session: SessionState?, earlyData: ByteBuffer?) -> ClientConnection {
+        ClientConnection(
+            configuration: configuration, serverName: serverHostname, session: session, earlyData: earlyData,
+            trace: trace != nil)
     }
 }

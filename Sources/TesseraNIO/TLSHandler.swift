@@ -218,15 +218,15 @@ extension TLSHandler where Connection == ClientConnection {
         let key = SessionKey(serverName: serverHostname, port: port)
         self.init(
             connection: context.makeClientConnection(
-                serverHostname: serverHostname, session: context.sessionStore.session(for: key)),
+                serverHostname: serverHostname, session: context.sessionStore.session(for: key), earlyData: nil),
             context: context, serverHostname: serverHostname, sessionKey: key)
     }
 
     /// `serverHostname` goes into SNI and is checked against the certificate (RFC 6125).
     /// `session` is a stored session to resume (see `TLSSessionEvent` for the new one).
-    public convenience init(context: TLSContext, serverHostname: String?, session: SessionState? = nil) {
+    public convenience init(context: TLSContext, serverHostname: String?, session: SessionState? = nil, earlyData: ByteBuffer? = nil) {
         self.init(
-            connection: context.makeClientConnection(serverHostname: serverHostname, session: session),
+            connection: context.makeClientConnection(serverHostname: serverHostname, session: session, earlyData: earlyData),
             context: context, serverHostname: serverHostname)
     }
 }

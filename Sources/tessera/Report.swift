@@ -53,6 +53,9 @@ enum Report {
         if summary.resumed {
             out += "Session ticket renewed: \(summary.ticketRenewed ? "yes" : "no")\n"
         }
+        if let early = summary.earlyDataAccepted {
+            out += "Early data was \(early ? "accepted" : "rejected")\n"
+        }
         out += "---\n"
         return out
     }

@@ -45,6 +45,9 @@ struct SClient: ParsableCommand {
     @Flag(name: .customLong("no_ticket", withSingleDash: true), help: "Do not offer session tickets.")
     var noTicket = false
 
+    @Option(name: .customLong("early_data", withSingleDash: true), help: "TLS 1.3: send this file as 0-RTT early data (needs -sess_in with a ticket that allows it); declined data is sent after the handshake.")
+    var earlyData: String?
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -59,6 +62,13 @@ struct SClient: ParsableCommand {
         let serverName: String? = noservername ? nil : (servername ?? host)
 
         var session = loadSession()
+        var early: ByteBuffer?
+        if let earlyData {
+            guard let data = FileManager.default.contents(atPath: earlyData) else {
+                throw CommandError("cannot read early data file \(earlyData)")
+            }
+            early = ByteBuffer(bytes: data)
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         // openssl -reconnect: five more connections after the first, each resuming the newest
@@ -69,7 +79,8 @@ struct SClient: ParsableCommand {
             if index > 0, !common.quiet { Output.out("drop connection and then reconnect\n") }
             let outcome = try connectOnce(
                 host: host, port: port, serverName: serverName, context: context, group: group,
-                session: session, interactive: index == connections - 1, clock: configuration.clock)
+                session: session, earlyData: index == 0 ? early : nil, interactive: index == connections - 1,
+                clock: configuration.clock)
             if outcome.rejected { session = nil }
             if let newest = outcome.newest { session = newest }
             failed = failed || outcome.failed
@@ -108,7 +119,7 @@ struct SClient: ParsableCommand {
 
     private func connectOnce(
         host: String, port: Int, serverName: String?, context: TLSContext, group: EventLoopGroup,
-        session: SessionState?, interactive: Bool, clock: any TLSClock
+        session: SessionState?, earlyData: ByteBuffer?, interactive: Bool, clock: any TLSClock
     ) throws -> Outcome {
         let quiet = common.quiet
         let ignEOF = self.ignEOF
@@ -155,7 +166,7 @@ struct SClient: ParsableCommand {
                         let counter = ByteCounter()
                         try channel.pipeline.syncOperations.addHandlers([
                             counter,
-                            TLSClientHandler(context: context, serverHostname: serverName, session: session),
+                            TLSClientHandler(context: context, serverHostname: serverName, session: session, earlyData: earlyData),
                             ClientIOHandler(state: state, counter: counter, quiet: quiet, clock: clock, onHandshake: afterHandshake),
                         ])
                     }

@@ -42,6 +42,9 @@ struct SServer: ParsableCommand {
     @Flag(name: .customLong("no_ticket", withSingleDash: true), help: "Issue no session tickets.")
     var noTicket = false
 
+    @Flag(name: .customLong("early_data", withSingleDash: true), help: "TLS 1.3: accept 0-RTT early data (16 KiB a ticket, each ticket once).")
+    var earlyData = false
+
     @Option(name: .customLong("num_tickets", withSingleDash: true), help: "TLS 1.3 tickets after a full handshake (default 2; 1 after a resumption).")
     var numTickets = 2
 
@@ -57,6 +60,7 @@ struct SServer: ParsableCommand {
         configuration.certificateVerification = .none
         configuration.allowClientRenegotiation = clientRenegotiation
         configuration.ticketCount13 = max(0, numTickets)
+        if earlyData { configuration.maxEarlyData = 16384 }
         try loadCredentials(into: &configuration)
         try configureTickets(&configuration)
 
@@ -258,6 +262,7 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
                 let s = completed.summary
                 Output.out("\(s.resumed ? "Reused" : "New"), \(s.version), Cipher is \(s.cipherSuite.openSSLName)\n")
                 if s.resumed { Output.out("Session ticket renewed: \(s.ticketRenewed ? "yes" : "no")\n") }
+                if let early = s.earlyDataAccepted { Output.out("Early data was \(early ? "accepted" : "rejected")\n") }
                 if let failure = s.resumptionFailure { Output.out("Ticket not resumed: \(failure.rawValue)\n") }
                 Output.out("Secure Renegotiation IS\(s.secureRenegotiation ? "" : " NOT") supported\n")
             }

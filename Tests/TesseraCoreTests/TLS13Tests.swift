@@ -258,6 +258,69 @@ final class TLS13Tests: XCTestCase {
         XCTAssertEqual(pair.clientLog.summary?.group, .secp256r1)
     }
 
+    // MARK: 0-RTT (RFC 8446 §2.3, §4.2.10, §8)
+
+    private func earlyWorld() -> World13 {
+        var world = world13()
+        world.server.maxEarlyData = 16384
+        world.server.earlyDataReplay = EarlyDataReplayCache()
+        return world
+    }
+
+    private func connectEarly(_ world: World13, session: SessionState, data: String) -> Pair {
+        var pair = Pair(client: world.client, server: world.server)
+        pair.client = ClientConnection(
+            configuration: world.client, serverName: "localhost", session: session,
+            earlyData: ByteBuffer(string: data), trace: true)
+        pair.handshake()
+        return pair
+    }
+
+    func testEarlyDataAcceptedOnceAndReplayRefused() throws {
+        let world = earlyWorld()
+        let ticket = try XCTUnwrap(connect13(world, session: nil).clientLog.issued.first)
+        XCTAssertEqual(ticket.maxEarlyData, 16384)
+        world.clock.advance(by: 1)
+
+        let first = connectEarly(world, session: ticket, data: "GET /early")
+        XCTAssertEqual(first.clientLog.summary?.earlyDataAccepted, true)
+        XCTAssertEqual(first.serverLog.summary?.earlyDataAccepted, true)
+        XCTAssertEqual(first.serverLog.applicationData, Array("GET /early".utf8))
+        XCTAssertTrue(first.clientLog.sentFlight.contains("EndOfEarlyData"))
+
+        // The same ticket again (a replay): resumed, early data refused, the client sends it after
+        // the handshake, and the server sees it exactly once.
+        let replay = connectEarly(world, session: ticket, data: "GET /early")
+        XCTAssertEqual(replay.clientLog.summary?.resumed, true)
+        XCTAssertEqual(replay.clientLog.summary?.earlyDataAccepted, false)
+        XCTAssertEqual(replay.serverLog.applicationData, Array("GET /early".utf8))
+        XCTAssertNil(replay.serverLog.closeError)
+    }
+
+    func testEarlyDataToServerWithoutZeroRTTIsSkippedAndResent() throws {
+        let world = earlyWorld()
+        let ticket = try XCTUnwrap(connect13(world, session: nil).clientLog.issued.first)
+        var off = world
+        off.server.maxEarlyData = 0
+        let pair = connectEarly(off, session: ticket, data: "hello")
+        XCTAssertEqual(pair.clientLog.summary?.resumed, true)
+        XCTAssertEqual(pair.clientLog.summary?.earlyDataAccepted, false)
+        XCTAssertEqual(pair.serverLog.applicationData, Array("hello".utf8))
+        XCTAssertNil(pair.serverLog.closeError)
+    }
+
+    func testStaleTicketAgeRefusesEarlyData() throws {
+        let world = earlyWorld()
+        var ticket = try XCTUnwrap(connect13(world, session: nil).clientLog.issued.first)
+        // The client thinks the ticket is 60 s older than the server does.
+        ticket.time = ticket.time - 60
+        world.clock.advance(by: 1)
+        let pair = connectEarly(world, session: ticket, data: "x")
+        XCTAssertEqual(pair.clientLog.summary?.resumed, true)
+        XCTAssertEqual(pair.clientLog.summary?.earlyDataAccepted, false)
+        XCTAssertEqual(pair.serverLog.applicationData, Array("x".utf8))
+    }
+
     private func exchange(_ pair: inout Pair, _ label: String) {
         let up = (0..<40_000).map { UInt8(truncatingIfNeeded: $0) }
         let down = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 3) }
