@@ -52,7 +52,7 @@ enum DataMover {
         if case .stdio(let c, let mode) = client {
             // Wait for both directions before closing: the client's close must not cut the upload.
             try c.waitUntil("client received \(toClient.count) B", timeout: timeout) {
-                mode.isComplete(c.stdout(), toClient) && serverHasReceived(server, toServer)
+                mode.isComplete(c, toClient) && serverHasReceived(server, toServer)
             }
             c.closeStdin()
         }
@@ -60,7 +60,7 @@ enum DataMover {
         if case .stdio(let s, let mode) = server {
             // A self-driven client (Python) may finish before the server flushed its stdout.
             try? s.waitUntil("server received \(toServer.count) B", timeout: 10, failOnExit: false) {
-                mode.isComplete(s.stdout(), toServer)
+                mode.isComplete(s, toServer)
             }
         }
         var serverStatus: Int32?
@@ -79,7 +79,7 @@ enum DataMover {
 
     private static func serverHasReceived(_ server: Side, _ payload: Payload) -> Bool {
         switch server {
-        case .stdio(let s, let mode): return mode.isComplete(s.stdout(), payload)
+        case .stdio(let s, let mode): return mode.isComplete(s, payload)
         case .selfDriven: return true  // checked from its own report afterwards
         }
     }

@@ -63,6 +63,16 @@ enum ReceivedStream: Sendable {
         }
     }
 
+    /// The same for a peer's stdout, reading the file only once its size says it may be done
+    /// (polled every 20 ms: re-reading a megabyte each time would slow the peers down).
+    func isComplete(_ peer: PeerProcess, _ payload: Payload) -> Bool {
+        guard peer.stdoutSize >= payload.count else { return false }
+        switch self {
+        case .exact: return true
+        case .embedded: return isComplete(peer.stdout(), payload)
+        }
+    }
+
     /// Throws unless `output` carries exactly `payload` (once, unaltered).
     func verify(_ output: Data, _ payload: Payload, what: String) throws {
         switch self {

@@ -1,0 +1,139 @@
+import MallocInterposerSwift
+import NIOCore
+import NIOEmbedded
+import NIOSSL
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// swift-nio-ssl's side of the benchmarks: a client and a server handler on two EmbeddedChannels
+/// sharing one EmbeddedEventLoop, with bytes moved between them by hand (no sockets, no threads),
+/// so a handshake costs only TLS work. Every move is timed on the thread CPU clock and charged to
+/// the side that processed it, which gives client and server CPU separately (DESIGN.md §8).
+final class NIOSSLPair {
+    /// The suite of the TLS 1.2 benchmarks (and of `Benchmarks/openssl/tls_bench.c`).
+    static let cipherSuite = "ECDHE-ECDSA-AES128-GCM-SHA256"
+
+    struct Contexts: Sendable {
+        let client: NIOSSLContext
+        let server: NIOSSLContext
+
+        /// TLS 1.2 only, one suite, X25519, the P-256 certificate; the client trusts it and checks
+        /// the name, as a real client would. The client also offers P-256, after X25519: a TLS 1.2
+        /// client's supported_groups covers its ECDSA certificate curves too (RFC 8422 §5.1).
+        static func tls12() throws -> Contexts {
+            var server = TLSConfiguration.makeServerConfiguration(
+                certificateChain: [.certificate(try BenchmarkIdentity.certificate())],
+                privateKey: .privateKey(try BenchmarkIdentity.privateKey()))
+            server.minimumTLSVersion = .tlsv12
+            server.maximumTLSVersion = .tlsv12
+            server.cipherSuites = NIOSSLPair.cipherSuite
+            server.curves = [.x25519]
+
+            var client = TLSConfiguration.makeClientConfiguration()
+            client.minimumTLSVersion = .tlsv12
+            client.maximumTLSVersion = .tlsv12
+            client.cipherSuites = NIOSSLPair.cipherSuite
+            client.curves = [.x25519, .secp256r1]
+            client.trustRoots = .certificates([try BenchmarkIdentity.certificate()])
+            return Contexts(client: try NIOSSLContext(configuration: client), server: try NIOSSLContext(configuration: server))
+        }
+    }
+
+    let loop = EmbeddedEventLoop()
+    let client: EmbeddedChannel
+    let server: EmbeddedChannel
+    private(set) var clientCPUNanoseconds: UInt64 = 0
+    private(set) var serverCPUNanoseconds: UInt64 = 0
+
+    init(_ contexts: Contexts) throws {
+        client = EmbeddedChannel(loop: loop)
+        server = EmbeddedChannel(loop: loop)
+        try client.pipeline.syncOperations.addHandler(
+            try NIOSSLClientHandler(context: contexts.client, serverHostname: "localhost"))
+        try server.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: contexts.server))
+    }
+
+    /// A full TLS 1.2 handshake: connect both ends (the client's connect writes its ClientHello),
+    /// then move flights until neither side has anything to send.
+    func handshake() throws {
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: 443)
+        try timed(client: true) { _ = try client.connect(to: address).wait() }
+        try timed(client: false) { _ = try server.connect(to: address).wait() }
+        try pump()
+    }
+
+    /// Moves every pending record across until both directions are quiet.
+    func pump() throws {
+        var moved = true
+        while moved {
+            moved = false
+            loop.run()
+            if let toServer = try client.readOutbound(as: IOData.self) {
+                try timed(client: false) { _ = try server.writeInbound(toServer) }
+                moved = true
+            }
+            if let toClient = try server.readOutbound(as: IOData.self) {
+                try timed(client: true) { _ = try client.writeInbound(toClient) }
+                moved = true
+            }
+        }
+    }
+
+    /// Client writes one application record, it crosses, the server decrypts it and we drop it.
+    /// Returns the plaintext bytes the server delivered.
+    @discardableResult
+    func sendRecord(_ buffer: ByteBuffer) throws -> Int {
+        try timed(client: true) { try client.writeAndFlush(buffer).wait() }
+        try pump()
+        var delivered = 0
+        while let plaintext = try server.readInbound(as: ByteBuffer.self) { delivered += plaintext.readableBytes }
+        return delivered
+    }
+
+    /// Closes the connection properly: the client's close_notify crosses, the server answers
+    /// with its own, both channels close. (EmbeddedChannel.finish() alone would block forever:
+    /// NIOSSL completes the close only after the peer's close_notify or a timeout, and an
+    /// EmbeddedEventLoop's clock never moves by itself.)
+    func discard() {
+        client.close(promise: nil)
+        try? pump()
+        loop.advanceTime(by: .seconds(60))  // fire any shutdown timeout still pending
+        try? pump()
+        _ = try? client.finish(acceptAlreadyClosed: true)
+        _ = try? server.finish(acceptAlreadyClosed: true)
+    }
+
+    func resetCPU() {
+        clientCPUNanoseconds = 0
+        serverCPUNanoseconds = 0
+    }
+
+    private func timed(client isClient: Bool, _ body: () throws -> Void) throws {
+        let start = threadCPUNanoseconds()
+        defer {
+            let spent = threadCPUNanoseconds() &- start
+            if isClient { clientCPUNanoseconds &+= spent } else { serverCPUNanoseconds &+= spent }
+        }
+        try body()
+    }
+}
+
+/// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): immune to the other builds this
+/// shared machine runs (shared/SWIFT-NOTES.md: wall clock swings up to 3x here).
+func threadCPUNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Net heap bytes allocated and not yet freed, as counted by the benchmark's malloc interposer
+/// (requested sizes; counting is on only inside a benchmark's measured region, and 0 when the
+/// interposer is not loaded). Glibc's mallinfo2 is no use here: under the interposer it did not move.
+func heapBytesInUse() -> Int {
+    let stats = MallocInterposerSwift.getStatistics()
+    return stats.mallocBytesCount - stats.freeBytesCount
+}

@@ -1,0 +1,41 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// A package of its own, so that `swift build` of Tessera never resolves or builds
+// ordo-one/benchmark or swift-nio-ssl. Run with `swift package benchmark` from this folder.
+//
+// Pins: the same as the root Package.swift (see shared/SWIFT-NOTES.md); only the versions the
+// local package mirror holds resolve. ordo-one/benchmark 1.38.1 needs the MallocInterposer trait
+// spelled out (its default traits pull a runtime interposer the mirror does not have).
+let package = Package(
+    name: "TesseraBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "Tessera", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        // benchmark's own allocation counter (LD_PRELOADed by `swift package benchmark`): read
+        // directly for the net heap bytes an established connection holds.
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", exact: "1.6.1"),
+    ],
+    targets: [
+        // DESIGN.md §8: in-memory TLS 1.2 handshakes, bulk records and memory per connection,
+        // swift-nio-ssl now (the reference), Tessera in the marked slots once TesseraCore works.
+        .executableTarget(
+            name: "TLS12Handshake",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "TesseraCore", package: "Tessera"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Benchmarks/TLS12Handshake",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)
