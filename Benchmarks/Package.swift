@@ -32,6 +32,8 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "TesseraCore", package: "Tessera"),
+                .product(name: "TesseraCrypto", package: "Tessera"),
+                .product(name: "TesseraSessions", package: "Tessera"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Benchmarks/TLS12Handshake",

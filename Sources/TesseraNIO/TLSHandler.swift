@@ -150,7 +150,10 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
                 if let sessionKey { tlsContext.sessionStore.store(session, for: sessionKey) }
                 context.fireUserInboundEventTriggered(TLSSessionEvent.issued(session))
             case .sessionRejected:
-                if let sessionKey { tlsContext.sessionStore.remove(for: sessionKey) }
+                // A TLS 1.3 ticket was taken out when offered; a refused TLS 1.2 session goes.
+                if let sessionKey, tlsContext.sessionStore.session(for: sessionKey)?.version != .tls13 {
+                    tlsContext.sessionStore.remove(for: sessionKey)
+                }
                 context.fireUserInboundEventTriggered(TLSSessionEvent.rejected)
             case .applicationData(let data):
                 context.fireChannelRead(wrapInboundOut(data))
@@ -218,7 +221,7 @@ extension TLSHandler where Connection == ClientConnection {
         let key = SessionKey(serverName: serverHostname, port: port)
         self.init(
             connection: context.makeClientConnection(
-                serverHostname: serverHostname, session: context.sessionStore.session(for: key), earlyData: nil),
+                serverHostname: serverHostname, session: context.sessionStore.takeSession(for: key), earlyData: nil),
             context: context, serverHostname: serverHostname, sessionKey: key)
     }
 

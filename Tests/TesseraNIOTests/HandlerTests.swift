@@ -141,6 +141,39 @@ final class EmbeddedHandlerTests: XCTestCase {
         XCTAssertNotNil(clientContext.sessionStore.session(for: SessionKey(serverName: "localhost", port: 443)))
     }
 
+    /// TLS 1.3: tickets are kept several per server and each is offered once (RFC 8446 C.4).
+    func testTLS13TicketsAreUsedOnce() throws {
+        let key = SigningKey.generateP256()
+        var serverConfiguration = TLSConfiguration()
+        serverConfiguration.maximumVersion = .tls13
+        serverConfiguration.privateKey = key
+        serverConfiguration.certificateChain = try CertificateChain.selfSigned(commonName: "localhost", key: key)
+        serverConfiguration.ticketKeys = TicketKeyRing(start: Date())
+        let serverContext = try TLSContext(configuration: serverConfiguration)
+        var clientConfiguration = TLSConfiguration()
+        clientConfiguration.maximumVersion = .tls13
+        clientConfiguration.certificateVerification = .none
+        let clientContext = try TLSContext(configuration: clientConfiguration)
+        let storeKey = SessionKey(serverName: "localhost", port: 443)
+
+        var offered: [[UInt8]] = []
+        var resumed: [Bool] = []
+        for _ in 0..<4 {
+            let next = clientContext.sessionStore.session(for: storeKey)
+            let collector = Collector()
+            let client = EmbeddedChannel(handlers: [TLSClientHandler(context: clientContext, serverHostname: "localhost", port: 443), collector])
+            let server = EmbeddedChannel(handlers: [TLSServerHandler(context: serverContext)])
+            try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2)).wait()
+            try interact(client, server)
+            let summary = try XCTUnwrap(collector.summary)
+            resumed.append(summary.resumed)
+            if let ticket = next?.ticket { offered.append(ticket) }
+        }
+        XCTAssertEqual(resumed, [false, true, true, true])
+        XCTAssertEqual(Set(offered).count, offered.count, "no ticket offered twice")
+    }
+
     func testGarbageClosesServerWithAlert() throws {
         let serverContext = try XCTUnwrap(Fixtures.server)
         let collector = Collector()
