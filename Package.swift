@@ -118,6 +118,6 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "InteropTests", dependencies: ["TesseraCore"]),
+        .testTarget(name: "InteropTests", dependencies: ["TesseraCore", "TesseraSessions"]),
     ]
 )
