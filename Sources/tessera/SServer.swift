@@ -49,6 +49,9 @@ struct SServer: ParsableCommand {
         valueName: "F"))
     var ticketKeyFiles: [String] = []
 
+    @Option(name: .customLong("context", withSingleDash: true), help: "Session ID context: the scope a ticket is valid in (default: derived from the certificate). Servers of one fleet with different certificates share sessions when they share this.")
+    var sessionContext: String?
+
     @Option(name: .customLong("stats", withSingleDash: true), help: "Every N seconds, a one-line summary on stderr: handshakes, tickets, resumption failures, keys.")
     var stats: Double?
 
@@ -76,6 +79,13 @@ struct SServer: ParsableCommand {
         configuration.certificateVerification = .none
         configuration.allowClientRenegotiation = clientRenegotiation
         try loadCredentials(into: &configuration)
+        if let sessionContext {
+            // OpenSSL caps SSL_SESSION's sid_ctx at 32 bytes (SSL_MAX_SID_CTX_LENGTH).
+            guard !sessionContext.isEmpty, sessionContext.utf8.count <= 32 else {
+                throw CommandError("-context takes 1 to 32 bytes")
+            }
+            configuration.sessionIDContext = Array(sessionContext.utf8)
+        }
         let reloader = try configureTickets(&configuration, logger: logger)
         let metrics = TicketMetrics(keys: configuration.ticketKeys, clock: configuration.clock, logger: logger)
 

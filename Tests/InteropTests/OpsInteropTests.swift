@@ -234,6 +234,32 @@ final class OpsInteropTests: InteropTestCase {
         }
     }
 
+    /// Scope (DESIGN.md §5): servers sharing keys but not certificates do not resume each other's
+    /// tickets, unless they share `-context`.
+    func testSharedKeysWithDifferentCertificatesNeedASharedContext() throws {
+        let tessera = try TesseraCLI.require(.server)
+        let fixtures = try CertificateFixtures.shared()
+        let key = try generateKey(tessera, "shared.key")
+        for context in [nil, "fleet-1"] {
+            let extra = context.map { ["-context", $0] } ?? []
+            let portA = try PortAllocator.next()
+            let portB = try PortAllocator.next()
+            let serverB = try startServer(tessera, port: portB, identity: fixtures.ecdsaP256, keyFiles: [key.url], extra: extra)
+            _ = try startServer(tessera, port: portA, identity: fixtures.leaf, keyFiles: [key.url], extra: extra)
+            let check = try resumptionCheck(tessera, ports: [portA, portB], caFile: nil, perServer: 1)
+            if context == nil {
+                XCTAssertEqual(check.status, 1, check.output)
+                XCTAssertTrue(check.output.contains("tickets from A do not resume on B"), check.output)
+                try serverB.waitUntil("a scope-mismatch log line", timeout: deadline) {
+                    serverB.stderrText().contains("reason=scope_mismatch")
+                }
+            } else {
+                XCTAssertEqual(check.status, 0, check.output)
+                XCTAssertTrue(check.output.contains("tickets from A resume on B"), check.output)
+            }
+        }
+    }
+
     // MARK: Helpers
 
     struct Key {
@@ -292,9 +318,10 @@ final class OpsInteropTests: InteropTestCase {
         }
     }
 
-    func resumptionCheck(_ tessera: URL, ports: [Int], caFile: URL, perServer: Int = 2) throws -> Check {
-        let arguments = ["resumption-check"] + ports.map { "127.0.0.1:\($0)" }
-            + ["-n", "\(perServer)", "-CAfile", caFile.path, "-servername", "localhost", "-timeout", "10"]
+    func resumptionCheck(_ tessera: URL, ports: [Int], caFile: URL?, perServer: Int = 2) throws -> Check {
+        var arguments = ["resumption-check"] + ports.map { "127.0.0.1:\($0)" }
+            + ["-n", "\(perServer)", "-servername", "localhost", "-timeout", "10"]
+        if let caFile { arguments += ["-CAfile", caFile.path] }
         let result = try PeerProcess.run(tessera, arguments, in: workDirectory, timeout: 120)
         return Check(status: result.status, output: result.stdout + result.stderr)
     }
