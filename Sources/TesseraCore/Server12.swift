@@ -144,14 +144,16 @@ struct WaitClientHello: Sendable {
         if let policy, let ticket = offeredTicket, !ticket.isEmpty {
             switch try policy.evaluate(ticket: ticket, hello: hello, clientOffersEMS: clientOffersEMS, serverName: serverName) {
             case .resume(let session, let renew):
-                return try resume(session, renew: renew, hello: hello, raw, policy: policy, secureRenegotiation: secureRenegotiation,
+                // No key can encrypt: resume without renewing rather than send an empty ticket.
+                return try resume(session, renew: renew && policy.canIssue, hello: hello, raw, policy: policy, secureRenegotiation: secureRenegotiation,
                                   renegotiationInfo: renegotiationInfo, alpn: alpn, serverName: serverName,
                                   pointFormats: pointFormatsOffered, &ctx)
             case .fullHandshake(let reason):
                 resumptionFailure = reason
             }
         }
-        let issueTicket = policy != nil && offeredTicket != nil
+        // RFC 5077 §3.2: acknowledge the extension only if a ticket can be sealed now.
+        let issueTicket = offeredTicket != nil && (policy?.canIssue ?? false)
 
         // RFC 8422 §4: without supported_groups the client is taken to accept any curve.
         let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
@@ -265,6 +267,7 @@ struct WaitClientHello: Sendable {
             secureRenegotiation: secureRenegotiation, peerCertificates: [], verification: nil,
             sessionID: hello.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = renewed
+        summary.ticketIssued = renewed
         return .waitResumedClientChangeCipherSpec(WaitResumedClientChangeCipherSpec(resumed: ServerResumed12(
             negotiated: negotiated, keys: keys, session: session, serverVerifyData: verifyData, summary: summary)))
     }
@@ -349,6 +352,7 @@ struct WaitClientFinished: Sendable {
 
             // RFC 5077 §3.3: the ticket goes before our ChangeCipherSpec.
             var session: SessionState?
+            var ticketIssued = false
             if negotiated.ticketExpected, let provider = ctx.configuration.ticketKeys {
                 let now = ctx.configuration.clock.now()
                 let policy = ServerTicketPolicy(
@@ -361,7 +365,9 @@ struct WaitClientFinished: Sendable {
                     extendedMasterSecret: negotiated.extendedMasterSecret,
                     alpn: negotiated.alpn.map { Array($0.utf8) })
                 session = state
-                negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(policy.issue(state))))
+                let ticket = policy.issue(state)
+                ticketIssued = !ticket.ticket.isEmpty
+                negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
             }
 
             try ctx.records.writeChangeCipherSpec()
@@ -378,6 +384,7 @@ struct WaitClientFinished: Sendable {
                 secureRenegotiation: negotiated.secureRenegotiation, peerCertificates: [], verification: nil,
                 sessionID: negotiated.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
             summary.session = session
+            summary.ticketIssued = ticketIssued
             summary.resumptionFailure = handshake.resumptionFailure
             ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ServerConnected(

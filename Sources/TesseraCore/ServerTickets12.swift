@@ -73,8 +73,14 @@ struct ServerTicketPolicy {
         return .resume(session, renew: renew)
     }
 
+    /// Whether a ticket can be issued now. When no key may encrypt (only staged or retiring keys,
+    /// say), the server does not acknowledge the SessionTicket extension at all, so it sends no
+    /// NewSessionTicket and the handshake goes on without one (RFC 5077 §3.2: the extension is
+    /// acknowledged only when a ticket will be sent).
+    var canIssue: Bool { provider.encryptionKey(at: now) != nil }
+
     /// A NewSessionTicket for `session` under the current key, or an empty one (RFC 5077 §3.3)
-    /// when no key may encrypt now.
+    /// when no key may encrypt now (the key vanished after the hello was answered).
     func issue(_ session: SessionState) -> NewSessionTicket12 {
         guard let key = provider.encryptionKey(at: now) else {
             return NewSessionTicket12(lifetimeHint: 0, ticket: [])

@@ -52,6 +52,9 @@ public struct HandshakeSummary: Sendable {
     public var session: SessionState?
     /// A resumed handshake in which the server issued a new ticket (RFC 5077 §3.3).
     public var ticketRenewed = false
+    /// Server: a non-empty NewSessionTicket went out in this handshake, full or resumed (the
+    /// tickets-issued metric, DESIGN.md §5).
+    public var ticketIssued = false
     /// Server: why an offered ticket was not resumed.
     public var resumptionFailure: ResumptionFailure?
     /// TLS 1.3 0-RTT: nil when none was offered, else whether the server took it.

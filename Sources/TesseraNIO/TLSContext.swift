@@ -13,6 +13,9 @@ public final class TLSContext: Sendable {
     /// Client: where sessions are kept between connections, keyed by server name and port
     /// (in memory by default; give your own to keep them across restarts).
     public let sessionStore: any ClientSessionStore
+    /// Server: counts every completed handshake and watches the ticket keys (DESIGN.md §5
+    /// metrics and logs); nil records nothing.
+    public let metrics: TicketMetrics?
     let verifier: ChainVerifier?
     let logger: Logger
 
@@ -20,11 +23,13 @@ public final class TLSContext: Sendable {
         configuration: TLSConfiguration,
         trace: (@Sendable (TraceEvent) -> Void)? = nil,
         sessionStore: any ClientSessionStore = InMemorySessionStore(),
-        logger: Logger = Logger(label: "tessera")
+        logger: Logger = Logger(label: "tessera"),
+        metrics: TicketMetrics? = nil
     ) throws {
         self.configuration = configuration
         self.trace = trace
         self.sessionStore = sessionStore
+        self.metrics = metrics
         self.logger = logger
         switch configuration.certificateVerification {
         case .none:

@@ -141,6 +141,7 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
                 verify(request, context: context)
             case .handshakeCompleted(let summary):
                 if wrote { context.flush(); wrote = false }
+                if Connection.self == ServerConnection.self { tlsContext.metrics?.record(summary) }
                 let promises = pendingPromises
                 pendingPromises.removeAll()
                 promises.forEach { $0.succeed() }

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import TesseraCrypto
 
@@ -82,4 +89,46 @@ public enum NginxTicketKeyFile {
             )
         }
     }
+
+    /// Writes key-file bytes to `path` as `tessera ticket-key generate` does: the bytes must parse
+    /// as a 48- or 80-byte key; the file is mode 0600 from the moment it exists (secrets never sit
+    /// in a world-readable file), written in full and synced under a temporary name beside `path`,
+    /// then renamed over it, so a server reloading at that moment reads the old key or the new
+    /// one, never half of each.
+    public static func write(_ bytes: [UInt8], to path: String) throws(SessionError) {
+        _ = try parse(bytes)
+        let temporary = path + ".tmp-" + SecureRandom.bytes(6).hexString
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SessionError(.missingField, "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
+        var failure: String?
+        // umask may have cleared bits of 0600 at creation; set exactly 0600.
+        if fchmod(fd, 0o600) != 0 { failure = "cannot set mode 0600" }
+        var offset = 0
+        while failure == nil, offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
+            if written < 0, errno == EINTR { continue }
+            if written <= 0 { failure = "cannot write"; break }
+            offset += written
+        }
+        if failure == nil, fsync(fd) != 0 { failure = "cannot sync" }
+        let error = failure.map { "\($0) \(temporary): \(String(cString: strerror(errno)))" }
+        close(fd)
+        if error == nil, rename(temporary, path) == 0 { return }
+        let message = error ?? "cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))"
+        unlink(temporary)
+        throw SessionError(.invalidField, message)
+    }
+}
+
+/// write(2), named apart from `NginxTicketKeyFile.write(_:to:)`.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, buffer, count)
+    #elseif canImport(Musl)
+    Musl.write(fd, buffer, count)
+    #else
+    Darwin.write(fd, buffer, count)
+    #endif
 }

@@ -31,6 +31,13 @@ public protocol TicketKeyProvider: Sendable {
     func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup
     /// The lifetime hint for tickets issued now (seconds): at most until the encrypting key stops decrypting.
     func lifetimeHint(at now: Date) -> UInt32
+    /// The keys not yet expired at `now` (staged, active, retiring), for metrics and logs: live-key
+    /// counts and rotations (DESIGN.md §5). Providers that cannot list their keys return none.
+    func keys(at now: Date) -> [ManagedTicketKey]
+}
+
+extension TicketKeyProvider {
+    public func keys(at now: Date) -> [ManagedTicketKey] { [] }
 }
 
 /// When a ticket that opened is worth replacing (DESIGN.md §5).

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Dispatch
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 import TesseraCore
@@ -31,7 +33,7 @@ struct SServer: ParsableCommand {
     var naccept: Int?
 
     @Option(name: .customLong("ticket_rotate", withSingleDash: true), help: "Seconds a ticket key encrypts before the next one takes over (default 3600).")
-    var ticketRotate: Double = 3600
+    var ticketRotate: Double?
 
     @Option(name: .customLong("ticket_expire", withSingleDash: true), help: "Seconds after a key began to encrypt until it stops decrypting (default 2 x -ticket_rotate).")
     var ticketExpire: Double?
@@ -48,6 +50,23 @@ struct SServer: ParsableCommand {
     @Option(name: .customLong("num_tickets", withSingleDash: true), help: "TLS 1.3 tickets after a full handshake (default 2; 1 after a resumption).")
     var numTickets = 2
 
+    @Option(name: .customLong("ticket_key_file", withSingleDash: true), help: ArgumentHelp(
+        "nginx ticket key file (48 or 80 bytes), repeatable: the first encrypts, all decrypt. Replaces the rotating ring; SIGHUP re-reads the files.",
+        valueName: "F"))
+    var ticketKeyFiles: [String] = []
+
+    @Option(name: .customLong("context", withSingleDash: true), help: "Session ID context: the scope a ticket is valid in (default: derived from the certificate). Servers of one fleet with different certificates share sessions when they share this.")
+    var sessionContext: String?
+
+    @Option(name: .customLong("stats", withSingleDash: true), help: "Every N seconds, a one-line summary on stderr: handshakes, tickets, resumption failures, keys.")
+    var stats: Double?
+
+    @Option(name: .customLong("log", withSingleDash: true), help: "Append log lines to this file instead of stderr.")
+    var log: String?
+
+    @Option(name: .customLong("log_level", withSingleDash: true), help: "Log level: trace, debug, info (default), notice, warning, error, critical.")
+    var logLevel = "info"
+
     @Flag(name: .customLong("client_renegotiation", withSingleDash: true), help: "Allow clients to renegotiate (RFC 5746 secure renegotiation only). Off: a no_renegotiation warning.")
     var clientRenegotiation = false
 
@@ -55,6 +74,12 @@ struct SServer: ParsableCommand {
 
     func run() throws {
         let (host, port) = try parseHostPort(accept, defaultHost: "0.0.0.0")
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw CommandError("-log_level takes trace, debug, info, notice, warning, error or critical, not \(logLevel)")
+        }
+        if let stats, !(stats > 0 && stats.isFinite) { throw CommandError("-stats takes a number of seconds above 0") }
+        let sink = try LogSink(path: log)
+        let logger = sink.logger(label: "tessera", level: level)
         var configuration = TLSConfiguration()
         try common.apply(to: &configuration)
         configuration.certificateVerification = .none
@@ -62,11 +87,19 @@ struct SServer: ParsableCommand {
         configuration.ticketCount13 = max(0, numTickets)
         if earlyData { configuration.maxEarlyData = 16384 }
         try loadCredentials(into: &configuration)
-        try configureTickets(&configuration)
+        if let sessionContext {
+            // OpenSSL caps SSL_SESSION's sid_ctx at 32 bytes (SSL_MAX_SID_CTX_LENGTH).
+            guard !sessionContext.isEmpty, sessionContext.utf8.count <= 32 else {
+                throw CommandError("-context takes 1 to 32 bytes")
+            }
+            configuration.sessionIDContext = Array(sessionContext.utf8)
+        }
+        let reloader = try configureTickets(&configuration, logger: logger)
+        let metrics = TicketMetrics(keys: configuration.ticketKeys, clock: configuration.clock, logger: logger)
 
         let quiet = common.quiet
         let trace: (@Sendable (TraceEvent) -> Void)? = common.msg && !quiet ? { @Sendable event in Output.out(MessageTrace.format(event)) } : nil
-        let context = try TLSContext(configuration: configuration, trace: trace)
+        let context = try TLSContext(configuration: configuration, trace: trace, logger: logger, metrics: metrics)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         defer { try? group.syncShutdownGracefully() }
         let connections = ConnectionRegistry(limit: naccept)
@@ -88,6 +121,8 @@ struct SServer: ParsableCommand {
             .bind(host: host, port: port)
             .wait()
         connections.server = server
+        let watchers = startWatchers(metrics: metrics, reloader: reloader, sink: sink, group: group)
+        defer { watchers.forEach { $0.stop() } }
         if !quiet { Output.out("ACCEPT\n") }
 
         StdinReader(
@@ -100,8 +135,9 @@ struct SServer: ParsableCommand {
 
     /// The default in-process key ring: a key encrypts for -ticket_rotate seconds, then only
     /// decrypts (tickets under it are renewed) until -ticket_expire seconds after it began.
-    private func configureTickets(_ configuration: inout TLSConfiguration) throws {
-        guard !noTicket else { return }
+    /// With -ticket_key_file, nginx's semantics instead: the files' keys never expire, the first
+    /// encrypts, and the ring is swapped whole on SIGHUP (DESIGN.md §5). Returns the reloader then.
+    private func configureTickets(_ configuration: inout TLSConfiguration, logger: Logger) throws -> TicketKeyFileReloader? {
         let policy: RenewalPolicy
         switch renew {
         case "when-retiring": policy = .whenKeyRetiring
@@ -109,13 +145,65 @@ struct SServer: ParsableCommand {
         case "never": policy = .never
         default: throw CommandError("-renew takes when-retiring, always or never, not \(renew)")
         }
-        let expire = ticketExpire ?? 2 * ticketRotate
-        guard ticketRotate > 0, expire >= ticketRotate else {
+        if !ticketKeyFiles.isEmpty {
+            guard !noTicket else { throw CommandError("-no_ticket and -ticket_key_file exclude each other") }
+            guard ticketRotate == nil, ticketExpire == nil else {
+                throw CommandError("-ticket_rotate and -ticket_expire set the in-process ring; -ticket_key_file keys are rotated by replacing the files and SIGHUP")
+            }
+            do {
+                let reloader = try TicketKeyFileReloader(
+                    files: NginxTicketKeyFileSet(paths: ticketKeyFiles, renewal: policy),
+                    clock: configuration.clock, logger: logger)
+                configuration.ticketKeys = reloader.provider
+                return reloader
+            } catch {
+                throw CommandError("cannot use ticket keys: \(error.message)")
+            }
+        }
+        guard !noTicket else { return nil }
+        let rotate = ticketRotate ?? 3600
+        let expire = ticketExpire ?? 2 * rotate
+        guard rotate > 0, expire >= rotate else {
             throw CommandError("need 0 < -ticket_rotate <= -ticket_expire")
         }
         configuration.ticketKeys = TicketKeyRing(
-            rotate: ticketRotate, expire: expire, renewal: policy, start: configuration.clock.now())
+            rotate: rotate, expire: expire, renewal: policy, start: configuration.clock.now())
         configuration.sessionTimeout = UInt32(clamping: Int(max(expire, 7200)))
+        return nil
+    }
+
+    /// What runs beside the connections: the key watch (rotations are logged within a second),
+    /// `-stats` lines, and the SIGHUP handler that re-reads -ticket_key_file. Cancel them at exit.
+    private func startWatchers(
+        metrics: TicketMetrics, reloader: TicketKeyFileReloader?, sink: LogSink, group: EventLoopGroup
+    ) -> [any Watcher] {
+        var watchers: [any Watcher] = []
+        metrics.observeKeys()
+        let watch = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            metrics.observeKeys()
+        }
+        watchers.append(watch)
+        if let stats {
+            let period = TimeAmount.nanoseconds(Int64(min(stats, 1e9) * 1e9))
+            watchers.append(group.next().scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+                Output.err("stats: \(metrics.snapshot().summaryLine)\n")
+            })
+        }
+        if let reloader {
+            // SIGHUP's default action ends the process: ignore it, then take it from a dispatch
+            // source. Reloading swaps the key ring only; connections are untouched.
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "tessera.sighup"))
+            source.setEventHandler {
+                if case .failure(let error) = reloader.reload(), sink.isFile {
+                    Output.err("tessera s_server: ticket key files not reloaded: \(error.message); keeping the keys loaded before\n")
+                }
+                metrics.observeKeys()
+            }
+            source.resume()
+            watchers.append(SignalWatch(source: source))
+        }
+        return watchers
     }
 
     private func loadCredentials(into configuration: inout TLSConfiguration) throws {
@@ -137,6 +225,20 @@ struct SServer: ParsableCommand {
             Output.err("Using a generated self-signed certificate for CN=localhost (P-256); give -cert and -key to use your own\n")
         }
     }
+}
+
+/// Something `s_server` runs beside its connections and cancels when it exits.
+protocol Watcher {
+    func stop()
+}
+
+extension RepeatedTask: Watcher {
+    func stop() { cancel(promise: nil) }
+}
+
+struct SignalWatch: Watcher {
+    let source: any DispatchSourceSignal
+    func stop() { source.cancel() }
 }
 
 /// Live connections: stdin is sent to each, and `-naccept` ends the server. Like openssl's

@@ -4,7 +4,7 @@ import ArgumentParser
 struct Tessera: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
-        abstract: "TLS tools in the manner of openssl: s_server, s_client and sess_id.",
-        subcommands: [SServer.self, SClient.self, SessID.self]
+        abstract: "TLS tools in the manner of openssl: s_server, s_client, sess_id; ticket-key and resumption-check for operators.",
+        subcommands: [SServer.self, SClient.self, SessID.self, TicketKeyCommand.self, ResumptionCheck.self]
     )
 }

@@ -122,9 +122,9 @@ final class TicketTests: XCTestCase {
     func testEmptyTicketKeepsTheStoredSession() throws {
         var w = world()
         let first = try XCTUnwrap(connect(w, session: nil).clientLog.issued.last)
-        // A hook that decrypts and asks for renewal but cannot encrypt: the server sends an empty
-        // ticket (RFC 5077 §3.3).
-        w.server.ticketKeys = DecryptOnly(inner: try XCTUnwrap(w.server.ticketKeys))
+        // A hook that decrypts and asks for renewal, and whose key vanishes between the answer to
+        // the hello and the sealing: the server sends an empty ticket (RFC 5077 §3.3).
+        w.server.ticketKeys = VanishingKey(inner: try XCTUnwrap(w.server.ticketKeys))
         let pair = connect(w, session: first)
         XCTAssertEqual(pair.clientLog.summary?.resumed, true)
         XCTAssertEqual(pair.clientLog.summary?.ticketRenewed, false)
@@ -253,6 +253,74 @@ final class TicketTests: XCTestCase {
         XCTAssertEqual(pair.serverLog.summary?.resumptionFailure, .scopeMismatch)
     }
 
+    /// Issue 4: when no key can encrypt (only staged or retiring keys), the server does not
+    /// acknowledge the SessionTicket extension, sends no NewSessionTicket, and full handshakes go
+    /// on; tickets under a retiring key still resume, without renewal.
+    func testNoEncryptingKeyMeansNoTicketAndNoAcknowledgement() throws {
+        var w = world()
+        let key = TicketKey.generate()
+        w.server.ticketKeys = TicketKeyRing(
+            keys: [ManagedTicketKey(key: key, activatesAt: start.addingTimeInterval(-100),
+                                    encryptsUntil: start.addingTimeInterval(5), decryptsUntil: start.addingTimeInterval(100))],
+            renewal: .whenKeyRetiring)
+        let issuing = connect(w, session: nil)
+        XCTAssertEqual(issuing.serverLog.summary?.ticketIssued, true)
+        let first = try XCTUnwrap(issuing.clientLog.issued.last)
+        XCTAssertEqual(first.ticket.map { Array($0.prefix(16)) }, key.name)
+
+        w.clock.advance(by: 10)  // the only key is retiring: nothing can encrypt
+        let full = connect(w, session: nil)
+        XCTAssertNotNil(full.clientLog.summary, "the full handshake completes")
+        XCTAssertNil(full.clientLog.closeError)
+        XCTAssertEqual(ExpectedFlights.record(full), ExpectedFlights.full12)
+        XCTAssertTrue(full.clientLog.issued.isEmpty)
+        XCTAssertEqual(full.serverLog.summary?.ticketIssued, false)
+        XCTAssertFalse(sentServerHello(full).contains(.sessionTicket), "SessionTicket extension acknowledged")
+
+        let resumed = connect(w, session: first)
+        XCTAssertEqual(resumed.clientLog.summary?.resumed, true)
+        XCTAssertEqual(resumed.serverLog.summary?.ticketRenewed, false, "nothing to renew under")
+        XCTAssertEqual(resumed.serverLog.summary?.ticketIssued, false)
+        XCTAssertEqual(ExpectedFlights.record(resumed), ExpectedFlights.resumed12)
+        XCTAssertFalse(sentServerHello(resumed).contains(.sessionTicket))
+
+        // A ring with only a staged key: the same.
+        w.server.ticketKeys = TicketKeyRing(
+            keys: [ManagedTicketKey(key: key, activatesAt: start.addingTimeInterval(1000),
+                                    encryptsUntil: start.addingTimeInterval(2000), decryptsUntil: start.addingTimeInterval(3000))],
+            renewal: .always)
+        let staged = connect(w, session: nil)
+        XCTAssertEqual(ExpectedFlights.record(staged), ExpectedFlights.full12)
+        XCTAssertTrue(staged.clientLog.issued.isEmpty)
+    }
+
+    func testTicketIssuedIsReportedForFullAndRenewedHandshakes() throws {
+        let w = world(rotate: 10, expire: 20)
+        let full = connect(w, session: nil)
+        XCTAssertEqual(full.serverLog.summary?.ticketIssued, true)
+        let first = try XCTUnwrap(full.clientLog.issued.last)
+        w.clock.advance(by: 2)
+        XCTAssertEqual(connect(w, session: first).serverLog.summary?.ticketIssued, false, "resumed, not renewed")
+        w.clock.advance(by: 10)
+        let renewed = connect(w, session: first)
+        XCTAssertEqual(renewed.serverLog.summary?.ticketRenewed, true)
+        XCTAssertEqual(renewed.serverLog.summary?.ticketIssued, true)
+    }
+
+    /// The extensions of the ServerHello the server sent, from its trace.
+    private func sentServerHello(_ pair: Pair) -> [ExtensionType] {
+        for event in pair.serverLog.traces where event.direction == .sent && event.kind == .handshake(.serverHello) {
+            var reassembler = HandshakeReassembler()
+            reassembler.append(ByteBuffer(bytes: event.bytes))
+            if let raw = try? reassembler.nextMessage(),
+               case .serverHello(let hello)? = try? HandshakeMessage(decoding: raw, version: .tls12) {
+                return hello.extensions.map(\.type)
+            }
+        }
+        XCTFail("no ServerHello in the server's trace")
+        return []
+    }
+
     func testNoTicketsWithoutKeyHook() throws {
         var w = world()
         w.server.ticketKeys = nil
@@ -271,11 +339,24 @@ final class TicketTests: XCTestCase {
     }
 }
 
-/// Decrypts with the inner hook, always asks for renewal, but has no key to encrypt with.
-struct DecryptOnly: TicketKeyProvider {
+/// Decrypts with the inner hook and always asks for renewal; its encryption key is there for the
+/// first ask only (the server's check before it acknowledges the extension), then gone.
+final class VanishingKey: TicketKeyProvider, @unchecked Sendable {
     let inner: any TicketKeyProvider
+    private let lock = NSLock()
+    private var asked = false
 
-    func encryptionKey(at now: Date) -> TicketKey? { nil }
+    init(inner: any TicketKeyProvider) {
+        self.inner = inner
+    }
+
+    func encryptionKey(at now: Date) -> TicketKey? {
+        let first = lock.withLock {
+            defer { asked = true }
+            return !asked
+        }
+        return first ? inner.encryptionKey(at: now) : nil
+    }
 
     func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup {
         switch try inner.lookup(keyName: keyName, at: now) {
