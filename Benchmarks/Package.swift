@@ -34,6 +34,7 @@ let package = Package(
                 .product(name: "TesseraCore", package: "Tessera"),
                 .product(name: "TesseraCrypto", package: "Tessera"),
                 .product(name: "TesseraSessions", package: "Tessera"),
+                .product(name: "TesseraWire", package: "Tessera"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Benchmarks/TLS12Handshake",

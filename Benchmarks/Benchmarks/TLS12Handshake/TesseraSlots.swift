@@ -4,6 +4,7 @@ import NIOCore
 import TesseraCore
 import TesseraCrypto
 import TesseraSessions
+import TesseraWire
 
 // Tessera's side of the benchmarks, one to one with the swift-nio-ssl ones beside it and with
 // `Benchmarks/openssl/tls_bench.c`: the same certificate (`BenchmarkIdentity`, ECDSA P-256),
