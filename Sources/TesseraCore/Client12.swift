@@ -659,7 +659,8 @@ struct WaitFinished: Sendable {
             let issued = ticket.flatMap { $0.ticket.isEmpty ? nil : $0 }
             if issued != nil || !negotiated.sessionID.isEmpty {
                 let session = SessionState(
-                    version: .tls12, cipherSuite: negotiated.parameters.suite, sessionID: negotiated.sessionID,
+                    version: .tls12, cipherSuite: negotiated.parameters.suite,
+                    sessionID: issued.map { sessionID(forTicket: $0.ticket) } ?? negotiated.sessionID,
                     masterSecret: handshake.keys.masterSecret, time: now.wholeSeconds, timeout: issued?.lifetimeHint ?? 7200,
                     peerCertificate: handshake.chain.first, verifyResult: handshake.verification?.code,
                     hostname: negotiated.serverName, ticketLifetimeHint: issued?.lifetimeHint, ticket: issued?.ticket,

@@ -109,6 +109,7 @@ struct WaitResumedFinished: Sendable {
             if let ticket, !ticket.ticket.isEmpty {
                 session.ticket = ticket.ticket
                 session.ticketLifetimeHint = ticket.lifetimeHint
+                session.sessionID = sessionID(forTicket: ticket.ticket)
                 renewed = true
                 ctx.records.emit(.sessionIssued(session))
             }

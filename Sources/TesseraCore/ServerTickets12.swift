@@ -9,6 +9,13 @@ import TesseraWire
 // hook says so), fall back to a full handshake for any ticket it will not resume, and issue
 // tickets after full handshakes.
 
+/// OpenSSL's client names a TLS 1.2 ticket session by the SHA-256 of its ticket and sends that
+/// session ID with the ticket, so that a resuming server's echo tells it "resumed"
+/// (RFC 5077 §3.4). Session files must carry it for `openssl s_client -sess_in` to resume.
+func sessionID(forTicket ticket: [UInt8]) -> [UInt8] {
+    Array(SHA256.hash(data: ticket))
+}
+
 /// What the server decided about an offered ticket.
 enum TicketDecision {
     case resume(SessionState, renew: Bool)
