@@ -42,10 +42,7 @@ func registerTesseraBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics:
             "Tessera \(label) resumed handshake",
             configuration: .init(metrics: handshakeMetrics, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 5000)
         ) { benchmark in
-            let world = try TesseraWorld(version: version)
-            var first = TesseraPair(world, session: nil)
-            try first.handshake()
-            guard let session = first.issued else { throw BenchmarkFailure.notEstablished }
+            let (world, session) = try ResumptionFixture.shared(version)
             var client: UInt64 = 0
             var server: UInt64 = 0
             benchmark.startMeasurement()
@@ -114,6 +111,21 @@ func registerTesseraBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics:
         for _ in benchmark.scaledIterations {
             blackHole(try TicketSealing.open(TicketSealing.seal(state, key: key), key: key))
         }
+    }
+}
+
+/// One full handshake per process and version; every resumed iteration offers its session.
+enum ResumptionFixture {
+    nonisolated(unsafe) private static var cache: [UInt16: (TesseraWorld, SessionState)] = [:]
+
+    static func shared(_ version: ProtocolVersion) throws -> (TesseraWorld, SessionState) {
+        if let cached = cache[version.rawValue] { return cached }
+        let world = try TesseraWorld(version: version)
+        var first = TesseraPair(world, session: nil)
+        try first.handshake()
+        guard let session = first.issued else { throw BenchmarkFailure.notEstablished }
+        cache[version.rawValue] = (world, session)
+        return (world, session)
     }
 }
 
