@@ -43,7 +43,9 @@ enum RotationPlanner {
         }
         let staged = all.contains { $0.activatesAt > now && $0.decryptsUntil > $0.activatesAt }
         if !staged, let newest = all.filter({ $0.isActive(at: now) }).max(by: { $0.activatesAt < $1.activatesAt }) {
-            added.append(window(from: newest.encryptsUntil))
+            // Never later than one period from now: a row whose dates run far off (an operator's
+            // 'infinity') must not push our dates out of range, nor stop rotation.
+            added.append(window(from: min(newest.encryptsUntil, now.addingTimeInterval(rotate))))
         }
         return added
     }

@@ -350,6 +350,30 @@ final class FleetStoreTests: XCTestCase {
         }
     }
 
+    /// A row dated 'infinity' (an operator's hand edit) neither traps nor stops rotation.
+    func testInfiniteDatesInTheTable() async throws {
+        let address = try await makeDatabase(on: try serverURL())
+        let kek = KeyEncryptionKey.generate()
+        await (try await startStore(address, kek: kek)).shutdown()  // creates the table
+        let admin = try await AdminConnection.connect(address)
+        defer { Task { await admin.close() } }
+        let key = TicketKey.generate()
+        try await admin.execute("TRUNCATE tessera_ticket_keys")
+        try await admin.execute(
+            """
+            INSERT INTO tessera_ticket_keys (name, sealed, activates_at, encrypts_until, decrypts_until)
+            VALUES (\(ByteBuffer(bytes: key.name)), \(ByteBuffer(bytes: try TicketKeySealing.seal(key, under: kek))),
+                    \(Date() - 1), 'infinity', 'infinity')
+            """)
+        let store = try await startStore(address, kek: kek)
+        XCTAssertEqual(store.encryptionKey(at: Date()), key)
+        XCTAssertEqual(store.keys(at: Date()).count, 2, "the forever key and a staged successor")
+        let staged = try XCTUnwrap(store.keys(at: Date()).first { $0.state(at: Date()) == .staged })
+        XCTAssertLessThanOrEqual(staged.activatesAt.timeIntervalSinceNow, 2.1)
+        let movedOn = await eventually(timeout: 3) { store.encryptionKey(at: Date()) == staged.key }
+        XCTAssertTrue(movedOn, "the successor did not take over encryption")
+    }
+
     func testKeysThatLeaveTheTableAreReportedExpired() async throws {
         let address = try await makeDatabase(on: try serverURL())
         let store = try await startStore(address, kek: KeyEncryptionKey.generate(), rotate: 1, expire: 1, poll: 0.1)

@@ -148,6 +148,11 @@ final class SealingTests: XCTestCase {
         XCTAssertEqual(
             RotationPlanner.keysToAdd(existing: stale, now: later, rotate: rotate, expire: expire).map(\.activatesAt),
             [later, later.addingTimeInterval(rotate)])
+        // A row that encrypts "forever" does not push planned dates out of range.
+        let forever = [KeyWindow(activatesAt: start - 5, encryptsUntil: .distantFuture, decryptsUntil: .distantFuture)]
+        XCTAssertEqual(
+            RotationPlanner.keysToAdd(existing: forever, now: start, rotate: rotate, expire: expire).map(\.activatesAt),
+            [start.addingTimeInterval(rotate)])
         // Nothing to do when a key is active and one staged.
         XCTAssertEqual(RotationPlanner.keysToAdd(existing: first, now: start + 1, rotate: rotate, expire: expire), [])
     }
