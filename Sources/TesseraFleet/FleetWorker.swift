@@ -92,7 +92,17 @@ actor FleetWorker {
         if let connection {
             try? await connection.close()
         }
-        await runTask?.value
+        if let runTask {
+            // Bounded: a stuck driver call must not hang the caller's shutdown.
+            let seconds = configuration.statementTimeout
+            do {
+                try await Self.race(
+                    seconds: seconds, timeout: FleetError.database("background task did not stop"), onTimeout: {},
+                    { await runTask.value })
+            } catch {
+                logger.warning("fleet store background task did not stop within \(seconds) s; abandoned it")
+            }
+        }
         runTask = nil
         connection = nil
         isRotator = false
@@ -407,25 +417,53 @@ actor FleetWorker {
         }
     }
 
-    /// Runs `body`; if it has not finished after `statementTimeout`, closes the connection (which
-    /// fails whatever it is waiting for) and throws. No database step can hang the store.
+    /// Runs `body`; if it has not finished after `statementTimeout` (or the caller is cancelled),
+    /// throws at once and closes the connection. No database step can hang the store.
+    ///
+    /// Not a task group: a group waits for every child, and a postgres-nio query written to a channel
+    /// that has just closed may never complete, which would hang the group (and `shutdown()`). The
+    /// work runs in its own task instead, and is abandoned if it never finishes.
     private func withDeadline<T: Sendable>(
         _ connection: PostgresConnection, _ what: String, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
+        guard !connection.isClosed else {
+            throw FleetError.database("\(what): the connection to \(address) is closed")
+        }
         let seconds = configuration.statementTimeout
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                try? await connection.close()
-                return nil
+        return try await Self.race(
+            seconds: seconds,
+            timeout: FleetError.database("\(what) took longer than \(seconds) s; dropped the connection"),
+            onTimeout: { try? await connection.close() },
+            body)
+    }
+
+    /// `body`'s result, or `timeout` thrown after `seconds` (then `onTimeout` runs and `body` is
+    /// cancelled and abandoned), or `CancellationError` as soon as the caller is cancelled.
+    static func race<T: Sendable>(
+        seconds: TimeInterval, timeout: any Error, onTimeout: @escaping @Sendable () async -> Void,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let race = FirstResult<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let work = Task {
+                    do {
+                        race.finish(.success(try await body()))
+                    } catch {
+                        race.finish(.failure(error))
+                    }
+                }
+                let timer = Task {
+                    try await Task.sleep(for: .seconds(seconds))
+                    if race.finish(.failure(timeout)) {
+                        work.cancel()
+                        await onTimeout()
+                    }
+                }
+                race.start(continuation) { timer.cancel() }
             }
-            defer { group.cancelAll() }
-            while let next = try await group.next() {
-                if let value = next { return value }
-                throw FleetError.database("\(what) took longer than \(seconds) s; dropped the connection")
-            }
-            throw FleetError.database("\(what) did not finish")
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
         }
     }
 
@@ -445,5 +483,52 @@ actor FleetWorker {
             return describe(error.closureError ?? error.commitError ?? error.beginError ?? FleetError.database("transaction failed"))
         }
         return "\(error)"
+    }
+}
+
+/// The first of several racers to finish resumes the continuation; the others are ignored.
+/// A result that arrives before the continuation is installed is kept and delivered on `start`.
+final class FirstResult<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var result: Result<T, any Error>?
+    private var onFinish: (@Sendable () -> Void)?
+    private var delivered = false
+
+    func start(_ continuation: CheckedContinuation<T, any Error>, onFinish: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if let result, !delivered {
+            delivered = true
+            lock.unlock()
+            onFinish()
+            continuation.resume(with: result)
+            return
+        }
+        self.continuation = continuation
+        self.onFinish = onFinish
+        lock.unlock()
+    }
+
+    /// True when this call decided the race.
+    @discardableResult
+    func finish(_ outcome: Result<T, any Error>) -> Bool {
+        lock.lock()
+        guard result == nil else {
+            lock.unlock()
+            return false
+        }
+        result = outcome
+        guard let continuation, !delivered else {
+            lock.unlock()
+            return true
+        }
+        delivered = true
+        let onFinish = self.onFinish
+        self.continuation = nil
+        self.onFinish = nil
+        lock.unlock()
+        onFinish?()
+        continuation.resume(with: outcome)
+        return true
     }
 }
