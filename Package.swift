@@ -79,8 +79,9 @@ let package = Package(
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "TesseraNIO", "TesseraCore", "TesseraCrypto", "TesseraWire", "TesseraSessions",
+                "TesseraNIO", "TesseraCore", "TesseraCrypto", "TesseraWire", "TesseraSessions", "TesseraFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
