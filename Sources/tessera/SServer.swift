@@ -41,6 +41,12 @@ struct SServer: ParsableCommand {
     @Option(name: .customLong("renew", withSingleDash: true), help: "Renew tickets in resumed handshakes: when-retiring (default), always, never.")
     var renew = "when-retiring"
 
+    @Option(name: .customLong("ticket_store", withSingleDash: true), help: "Share ticket keys with a fleet through PostgreSQL: postgres://USER@HOST:PORT/DB (needs -ticket_kek_file). Default: an in-process key ring.")
+    var ticketStore: String?
+
+    @Option(name: .customLong("ticket_kek_file", withSingleDash: true), help: "Key-encryption key for -ticket_store: 32 bytes, raw or as 64 hex digits.")
+    var ticketKEKFile: String?
+
     @Flag(name: .customLong("no_ticket", withSingleDash: true), help: "Issue no session tickets.")
     var noTicket = false
 
@@ -166,8 +172,16 @@ struct SServer: ParsableCommand {
         guard rotate > 0, expire >= rotate else {
             throw CommandError("need 0 < -ticket_rotate <= -ticket_expire")
         }
-        configuration.ticketKeys = TicketKeyRing(
-            rotate: rotate, expire: expire, renewal: policy, start: configuration.clock.now())
+        if let ticketStore {
+            guard let ticketKEKFile else { throw CommandError("-ticket_store needs -ticket_kek_file") }
+            configuration.ticketKeys = try FleetTickets.start(
+                url: ticketStore, kekFile: ticketKEKFile, rotate: rotate, expire: expire, renewal: policy,
+                quiet: common.quiet)
+        } else {
+            guard ticketKEKFile == nil else { throw CommandError("-ticket_kek_file is for -ticket_store") }
+            configuration.ticketKeys = TicketKeyRing(
+                rotate: rotate, expire: expire, renewal: policy, start: configuration.clock.now())
+        }
         configuration.sessionTimeout = UInt32(clamping: Int(max(expire, 7200)))
         return nil
     }
