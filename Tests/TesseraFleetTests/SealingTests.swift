@@ -77,6 +77,8 @@ final class SealingTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("cannot read"), "\($0)")
         }
         XCTAssertThrowsError(try KeyEncryptionKey(bytes: []))
+        XCTAssertThrowsError(try KeyEncryptionKey.load(path: "/dev/zero")) { XCTAssertTrue("\($0)".contains("longer"), "\($0)") }
+        XCTAssertThrowsError(try KeyEncryptionKey.load(path: directory.path), "a directory")
     }
 
     func testDatabaseURLs() throws {
