@@ -23,6 +23,27 @@ struct KeySnapshot: Sendable {
 
     static let retiredNameMemory = 256
 
+    /// The key that seals new tickets: the newest active key, as in `TicketKeyRing`. When none is
+    /// active, which happens only when no new key has reached this server in time (the database or
+    /// the rotator has been away for longer than a period), the newest key that has activated and
+    /// still decrypts goes on sealing, with a lifetime hint that ends where its decrypt window ends.
+    /// Every server of the fleet was sent that key before it activated, so those tickets resume
+    /// anywhere; refusing to issue tickets would instead turn every resumption during a database
+    /// outage into a full handshake once the held keys stop encrypting.
+    func encryptingKey(at now: Date) -> ManagedTicketKey? {
+        if let active = keys.first(where: { $0.state(at: now) == .active }) { return active }
+        return keys.first { $0.activatesAt <= now && $0.decryptsUntil.timeIntervalSince(now) >= 1 }
+    }
+
+    /// Until the encrypting key stops decrypting (RFC 5077 §3.3), at most 7 days (RFC 8446 §4.6.1).
+    func lifetimeHint(at now: Date) -> UInt32 {
+        guard let managed = encryptingKey(at: now) else { return 0 }
+        let remaining = managed.decryptsUntil.timeIntervalSince(now).rounded(.down)
+        guard remaining > 0 else { return 0 }
+        guard remaining < Double(TicketKeyRing.maximumLifetimeHint) else { return TicketKeyRing.maximumLifetimeHint }
+        return UInt32(remaining)
+    }
+
     static func empty(renewal: RenewalPolicy) -> KeySnapshot {
         KeySnapshot(ring: TicketKeyRing(keys: [], renewal: renewal), keys: [], retiredNames: [])
     }

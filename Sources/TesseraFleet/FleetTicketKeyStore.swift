@@ -18,7 +18,8 @@ import TesseraSessions
 ///   a notification is missed or LISTEN is off.
 /// - Lookups never touch the database: they read an in-memory snapshot swapped atomically after each
 ///   refresh. A server that loses the database goes on serving and resuming with the keys it holds,
-///   and reconnects with backoff.
+///   and reconnects with backoff. If the outage outlasts the keys' encrypt windows, the newest held
+///   key goes on sealing tickets until its decrypt window ends, so resumption does not stop.
 public final class FleetTicketKeyStore: TicketKeyProvider, Sendable {
     public let address: FleetDatabaseAddress
     public let configuration: FleetConfiguration
@@ -78,8 +79,10 @@ public final class FleetTicketKeyStore: TicketKeyProvider, Sendable {
 
     // MARK: TicketKeyProvider (never touches the database)
 
+    /// The newest active key; with none active (no new key could be loaded in time), the newest key
+    /// that has activated and still decrypts (see `KeySnapshot.encryptingKey`).
     public func encryptionKey(at now: Date) -> TicketKey? {
-        state.currentSnapshot.ring.encryptionKey(at: now)
+        state.currentSnapshot.encryptingKey(at: now)?.key
     }
 
     public func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup {
@@ -92,7 +95,7 @@ public final class FleetTicketKeyStore: TicketKeyProvider, Sendable {
     }
 
     public func lifetimeHint(at now: Date) -> UInt32 {
-        state.currentSnapshot.ring.lifetimeHint(at: now)
+        state.currentSnapshot.lifetimeHint(at: now)
     }
 
     // MARK: Observation

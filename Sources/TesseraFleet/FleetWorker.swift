@@ -159,7 +159,7 @@ actor FleetWorker {
                 if !isShutDown, !Task.isCancelled {
                     let message = Self.describe(error)
                     logger.warning(
-                        "lost the fleet database; serving with the ticket keys held until it is back",
+                        "lost the fleet database; serving and resuming with the ticket keys held until it is back",
                         metadata: ["database": "\(address)", "error": "\(message)", "keys": "\(state.currentStatus.keyCount)"])
                     state.updateStatus { $0.lastError = message }
                 }

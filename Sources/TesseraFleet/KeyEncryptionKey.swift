@@ -33,11 +33,20 @@ public struct KeyEncryptionKey: Sendable {
     /// Reads a KEK file: 32 raw bytes, or 64 hex digits with optional surrounding whitespace.
     /// Every failure says which file and why, never what the file contains.
     public static func load(path: String) throws(FleetError) -> KeyEncryptionKey {
+        // At most a little more than the longest valid file: a wrong path (a log, /dev/zero) must
+        // neither be read whole nor hang us.
+        let limit = byteCount * 2 + 64
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: limit + 1) ?? Data()
         } catch {
             throw FleetError.invalidKEK("cannot read key-encryption key file \(path): \(error.localizedDescription)")
+        }
+        guard data.count <= limit else {
+            throw FleetError.invalidKEK(
+                "key-encryption key file \(path) must hold \(byteCount) raw bytes or \(byteCount * 2) hex digits; it is longer")
         }
         let bytes = [UInt8](data)
         if bytes.count == byteCount {

@@ -77,6 +77,8 @@ final class SealingTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("cannot read"), "\($0)")
         }
         XCTAssertThrowsError(try KeyEncryptionKey(bytes: []))
+        XCTAssertThrowsError(try KeyEncryptionKey.load(path: "/dev/zero")) { XCTAssertTrue("\($0)".contains("longer"), "\($0)") }
+        XCTAssertThrowsError(try KeyEncryptionKey.load(path: directory.path), "a directory")
     }
 
     func testDatabaseURLs() throws {
@@ -169,6 +171,22 @@ final class SealingTests: XCTestCase {
         XCTAssertEqual(try state.currentSnapshot.ring.lookup(keyName: older.key.name, at: now), .validRenew(older.key))
         state.install(keys: [key], renewal: .whenKeyRetiring, now: now)
         XCTAssertEqual(state.currentSnapshot.retiredNames, [older.key.name])
+    }
+
+    /// With no active key (nothing new loaded in time), the newest activated key that still
+    /// decrypts goes on sealing, its hint ending with its decrypt window; staged keys never seal.
+    func testEncryptingKeyWhenNoKeyIsActive() {
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        let old = ManagedTicketKey(key: TicketKey.generate(), activatesAt: now - 20, encryptsUntil: now - 18, decryptsUntil: now + 1)
+        let newer = ManagedTicketKey(key: TicketKey.generate(), activatesAt: now - 18, encryptsUntil: now - 16, decryptsUntil: now + 2.5)
+        let staged = ManagedTicketKey(key: TicketKey.generate(), activatesAt: now + 5, encryptsUntil: now + 7, decryptsUntil: now + 25)
+        let snapshot = KeySnapshot.empty(renewal: .whenKeyRetiring).replacing(keys: [old, newer, staged], renewal: .whenKeyRetiring)
+        XCTAssertEqual(snapshot.encryptingKey(at: now)?.key, newer.key)
+        XCTAssertEqual(snapshot.lifetimeHint(at: now), 2)
+        XCTAssertNil(snapshot.encryptingKey(at: now + 2), "less than a second of decrypt window left")
+        XCTAssertEqual(snapshot.lifetimeHint(at: now + 2), 0)
+        XCTAssertEqual(snapshot.encryptingKey(at: now + 5)?.key, staged.key, "activated")
+        XCTAssertEqual(snapshot.lifetimeHint(at: now + 5), 20)
     }
 
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
