@@ -169,7 +169,7 @@ enum ClientHelloBuilder {
             let group = retry?.group ?? groups[0]
             keyShares = [try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: group) }]
             extensions.append(.keyShareOffered(keyShares.map { KeyShareEntry(group: $0.group, keyExchange: $0.publicKeyBytes) }))
-            extensions.append(.pskKeyExchangeModes([.pskDHEKE]))
+            extensions.append(.pskKeyExchangeModes(configuration.pskModesToOffer))
             if let cookie = retry?.cookie { extensions.append(.cookie(cookie)) }
             if sessionID.isEmpty { sessionID = SecureRandom.bytes(32) }
         }
@@ -338,6 +338,9 @@ struct WaitServerHello: Sendable {
         }
 
         var transcript = self.transcript
+        // RFC 5246 §7.4.8: a client that may have to sign a CertificateVerify keeps the raw
+        // messages until it knows whether the server asks for a certificate.
+        if ClientCredentials.available(ctx.configuration) { transcript.retainMessages() }
         transcript.selectHash(parameters.hash)
         transcript.append(raw.bytes)
         ctx.records.negotiatedVersion = .tls12
@@ -501,6 +504,7 @@ struct WaitServerHelloDone: Sendable {
         case .serverHelloDone:
             var next = self
             next.negotiated.transcript.append(raw.bytes)
+            if certificateRequest == nil { next.negotiated.transcript.stopRetaining() }
             let pending = WaitPeerVerification(pending: next)
             switch ctx.configuration.certificateVerification {
             case .none:
@@ -538,10 +542,16 @@ struct WaitPeerVerification: Sendable {
         var negotiated = pending.negotiated
         let parameters = negotiated.parameters
 
-        // RFC 5246 §7.4.6: no client certificate yet, so answer a request with an empty list.
-        if pending.certificateRequest != nil {
-            let empty = HandshakeMessage.certificate(CertificateMessage(requestContext: [], entries: []))
-            negotiated.transcript.append(try ctx.records.writeHandshake(empty))
+        // RFC 5246 §7.4.6: a requested Certificate comes first; without a certificate that fits
+        // the request it is empty.
+        var credentials: ClientCredentials?
+        if let request = pending.certificateRequest {
+            credentials = ClientCredentials.select(
+                ctx.configuration, version: .tls12, serverSchemes: request.signatureSchemes,
+                certificateTypes: request.certificateTypes)
+            negotiated.transcript.append(try ctx.records.writeHandshake(.certificate(credentials?.message(requestContext: [])
+                ?? CertificateMessage(requestContext: [], entries: []))))
+            if credentials == nil { negotiated.transcript.stopRetaining() }
         }
 
         let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: pending.group) }
@@ -551,7 +561,18 @@ struct WaitPeerVerification: Sendable {
         let keyExchange = HandshakeMessage.clientKeyExchange(ClientKeyExchange(publicKey: exchange.publicKeyBytes))
         negotiated.transcript.append(try ctx.records.writeHandshake(keyExchange))
 
+        // RFC 7627 §3: the session hash ends with ClientKeyExchange, before CertificateVerify.
         let keys = try Keys12.derive(preMasterSecret: preMasterSecret, negotiated: negotiated, ctx.configuration)
+        if let credentials {
+            // RFC 5246 §7.4.8: signed over handshake_messages, from ClientHello up to here.
+            guard let messages = negotiated.transcript.retainedMessages else {
+                throw TLSError(.internalError, "handshake messages for CertificateVerify were not kept")
+            }
+            let signature = try crypto { () throws(CryptoError) in try credentials.key.sign(messages, scheme: credentials.scheme) }
+            negotiated.transcript.stopRetaining()
+            negotiated.transcript.append(try ctx.records.writeHandshake(
+                .certificateVerify(CertificateVerify(scheme: credentials.scheme, signature: signature))))
+        }
         try ctx.records.writeChangeCipherSpec()
         ctx.records.installWriteProtection(keys.clientProtection)
 
@@ -562,7 +583,8 @@ struct WaitPeerVerification: Sendable {
 
         let handshake = ClientHandshake12(
             negotiated: negotiated, keys: keys, chain: pending.chain, group: pending.group,
-            signatureScheme: pending.signatureScheme, verification: verification, clientVerifyData: verifyData)
+            signatureScheme: pending.signatureScheme, verification: verification, clientVerifyData: verifyData,
+            clientCertificateRequested: pending.certificateRequest != nil, clientCertificateSent: credentials != nil)
         if negotiated.ticketExpected {
             return .waitNewSessionTicket(WaitNewSessionTicket(handshake: handshake))
         }
@@ -579,6 +601,8 @@ struct ClientHandshake12: Sendable {
     var signatureScheme: SignatureScheme
     var verification: VerificationResult?
     var clientVerifyData: [UInt8]
+    var clientCertificateRequested = false
+    var clientCertificateSent = false
 }
 
 /// RFC 5077 §3.3: the server acknowledged SessionTicket, so NewSessionTicket comes before its CCS.
@@ -654,6 +678,8 @@ struct WaitFinished: Sendable {
                 ticket: ticket.flatMap { $0.ticket.isEmpty ? nil : $0.ticket },
                 ticketLifetimeHint: ticket?.lifetimeHint
             )
+            summary.clientCertificateRequested = handshake.clientCertificateRequested
+            summary.clientCertificateSent = handshake.clientCertificateSent
             // RFC 5077 §3.3: the ticket is ours only now that the server's Finished verified.
             let now = ctx.configuration.clock.now()
             let issued = ticket.flatMap { $0.ticket.isEmpty ? nil : $0 }

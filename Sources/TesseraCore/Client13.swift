@@ -14,11 +14,13 @@ struct ClientHandshake13: Sendable {
     var schedule: KeySchedule13
     var transcript: Transcript
     var offer: ClientOffer
-    var group: NamedGroup
+    /// nil after a psk_ke resumption (RFC 8446 §4.2.9): no (EC)DHE.
+    var group: NamedGroup?
     var clientHandshakeSecret: [UInt8]
     var serverHandshakeSecret: [UInt8]
     var alpn: String?
-    var certificateRequested = false
+    /// The server's CertificateRequest (RFC 8446 §4.3.2), answered after its Finished.
+    var certificateRequest: CertificateRequest13?
     var chain: [[UInt8]] = []
     var signatureScheme: SignatureScheme?
     /// The stored session the server resumed (RFC 8446 §2.2): no certificate follows.
@@ -57,12 +59,17 @@ enum Client13Start {
                 throw TLSError(.unsupportedExtension, "\(ext.type) in a TLS 1.3 ServerHello")
             }
         }
-        // RFC 8446 §4.2.8: psk_dhe_ke only, so a key share is required.
-        guard let serverShare else { throw TLSError(.missingExtension, "TLS 1.3 ServerHello without key_share") }
-        guard let exchange = offer.keyShares.first(where: { $0.group == serverShare.group }) else {
-            throw TLSError(.illegalParameter, "server answered a key share for \(serverShare.group), which was not offered")
+        // RFC 8446 §4.2.8, §4.2.9: a key share is required unless the server resumed with
+        // psk_ke, which we offered; then the (EC)DHE input is zeros (§7.1).
+        var shared: [UInt8] = []
+        if let serverShare {
+            guard let exchange = offer.keyShares.first(where: { $0.group == serverShare.group }) else {
+                throw TLSError(.illegalParameter, "server answered a key share for \(serverShare.group), which was not offered")
+            }
+            shared = try crypto { () throws(CryptoError) in try exchange.sharedSecret(peerPublicKey: serverShare.keyExchange) }
+        } else if selectedPSK == nil || !ctx.configuration.pskModesToOffer.contains(.pskKE) {
+            throw TLSError(.missingExtension, "TLS 1.3 ServerHello without key_share")
         }
-        let shared = try crypto { () throws(CryptoError) in try exchange.sharedSecret(peerPublicKey: serverShare.keyExchange) }
 
         var transcript = transcript
         if transcript.hashAlgorithm == nil { transcript.selectHash(parameters.hash) }
@@ -87,7 +94,7 @@ enum Client13Start {
         if offer.retried { ctx.records.sentCompatibilityCCS = true }
         if offer.psk != nil, resumed == nil { ctx.records.emit(.sessionRejected) }
         var handshake = ClientHandshake13(
-            parameters: parameters, schedule: schedule, transcript: transcript, offer: offer, group: serverShare.group,
+            parameters: parameters, schedule: schedule, transcript: transcript, offer: offer, group: serverShare?.group,
             clientHandshakeSecret: clientSecret, serverHandshakeSecret: serverSecret)
         handshake.resumed = resumed
         return .waitEncryptedExtensions(WaitEncryptedExtensions(handshake: handshake))
@@ -194,15 +201,19 @@ struct WaitCertificate13: Sendable {
 
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
-        case .certificateRequest13 where !handshake.certificateRequested:
-            var next = handshake
-            next.certificateRequested = true
-            next.transcript.append(raw.bytes)
-            // RFC 8446 §2.2: a PSK handshake has no Certificate or CertificateVerify.
-            if let resumed = next.resumed {
-                next.chain = resumed.peerCertificate.map { [$0] } ?? []
-                return .waitFinished13(WaitFinished13(handshake: next))
+        case .certificateRequest13(let request) where handshake.certificateRequest == nil:
+            // RFC 8446 §4.3.2: in the handshake the context is empty and signature_algorithms
+            // is required. (A PSK handshake never gets here: after its EncryptedExtensions
+            // only Finished is expected.)
+            guard request.requestContext.isEmpty else {
+                throw TLSError(.illegalParameter, "CertificateRequest in the handshake with a request context")
             }
+            guard request.extension(.signatureAlgorithms) != nil else {
+                throw TLSError(.missingExtension, "CertificateRequest without signature_algorithms")
+            }
+            var next = handshake
+            next.certificateRequest = request
+            next.transcript.append(raw.bytes)
             return .waitCertificate13(WaitCertificate13(handshake: next))
         case .certificate(let certificate):
             guard certificate.requestContext.isEmpty else {
@@ -326,10 +337,23 @@ struct WaitPeerVerification13: Sendable {
             handshake.transcript.append(try ctx.records.writeHandshake(.endOfEarlyData))
         }
         ctx.records.installWriteProtection(try TLS13Support.protection(handshake.clientHandshakeSecret, parameters))
-        // RFC 8446 §4.4.2: no client certificate yet, so an empty one answers a request.
-        if handshake.certificateRequested {
-            let empty = HandshakeMessage.certificate(CertificateMessage(requestContext: [], entries: []))
-            handshake.transcript.append(try ctx.records.writeHandshake(empty))
+        // RFC 8446 §4.4.2: a request is answered with our Certificate (the request's context
+        // echoed), empty when we have none that fits; §4.4.3: a CertificateVerify if not empty.
+        var credentials: ClientCredentials?
+        if let request = handshake.certificateRequest {
+            var serverSchemes: [SignatureScheme] = []
+            if case .signatureAlgorithms(let schemes)? = request.extension(.signatureAlgorithms) { serverSchemes = schemes }
+            credentials = ClientCredentials.select(
+                ctx.configuration, version: .tls13, serverSchemes: serverSchemes, certificateTypes: nil)
+            let certificate = credentials?.message(requestContext: request.requestContext)
+                ?? CertificateMessage(requestContext: request.requestContext, entries: [])
+            handshake.transcript.append(try ctx.records.writeHandshake(.certificate(certificate)))
+            if let credentials {
+                let content = TLS13Support.certificateVerifyContent(server: false, transcriptHash: handshake.transcript.currentHash())
+                let signature = try crypto { () throws(CryptoError) in try credentials.key.sign(content, scheme: credentials.scheme) }
+                handshake.transcript.append(try ctx.records.writeHandshake(
+                    .certificateVerify(CertificateVerify(scheme: credentials.scheme, signature: signature))))
+            }
         }
         let verifyData = TLS13Support.finished(
             secret: handshake.clientHandshakeSecret, transcriptHash: handshake.transcript.currentHash(), hash: parameters.hash)
@@ -350,6 +374,8 @@ struct WaitPeerVerification13: Sendable {
             peerCertificates: handshake.chain, verification: verification, sessionID: handshake.offer.sessionID,
             masterSecret: resumption, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = false
+        summary.clientCertificateRequested = handshake.certificateRequest != nil
+        summary.clientCertificateSent = credentials != nil
         summary.session = handshake.resumed
         summary.earlyDataAccepted = handshake.earlyDataAccepted
         ctx.records.emit(.handshakeCompleted(summary))

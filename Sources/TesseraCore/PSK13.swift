@@ -5,7 +5,8 @@ import TesseraCrypto
 import TesseraSessions
 import TesseraWire
 
-// TLS 1.3 resumption with PSK tickets (RFC 8446 §2.2, §4.2.11, §4.6.1), psk_dhe_ke only.
+// TLS 1.3 resumption with PSK tickets (RFC 8446 §2.2, §4.2.11, §4.6.1): psk_dhe_ke, and psk_ke
+// when configured (§4.2.9).
 
 /// A stored TLS 1.3 session offered in a ClientHello.
 struct PSKOffer: Sendable {
@@ -93,7 +94,8 @@ struct ServerPSKPolicy {
               let session = try? SessionState(derEncoded: plaintext),
               session.version == .tls13,
               session.cipherSuite.parameters?.hash == parameters.hash,
-              session.sessionIDContext == ServerTicketPolicy.scope(configuration) else { return nil }
+              session.sessionIDContext == ServerTicketPolicy.scope(configuration),
+              ServerClientAuth.resumable(session, configuration) else { return nil }
         if let serverName, let hostname = session.hostname, serverName.lowercased() != hostname.lowercased() { return nil }
         // Lifetime from the original authentication (never extended by later tickets).
         let age = now.timeIntervalSince(session.time)

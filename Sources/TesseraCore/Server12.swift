@@ -13,12 +13,17 @@ struct ServerContext: Sendable {
 
 enum ServerState: Sendable {
     case waitClientHello(WaitClientHello)
+    case waitClientCertificate12(WaitClientCertificate12)
     case waitClientKeyExchange(WaitClientKeyExchange)
+    case waitClientCertificateVerify12(WaitClientCertificateVerify12)
+    case waitClientChainVerification(WaitClientChainVerification)
     case waitClientChangeCipherSpec(WaitClientChangeCipherSpec)
     case waitClientFinished(WaitClientFinished)
     case waitResumedClientChangeCipherSpec(WaitResumedClientChangeCipherSpec)
     case waitResumedClientFinished(WaitResumedClientFinished)
     case waitSecondClientHello(WaitSecondClientHello)
+    case waitClientCertificate13(WaitClientCertificate13)
+    case waitClientCertificateVerify13(WaitClientCertificateVerify13)
     case waitClientFinished13(WaitClientFinished13)
     case waitEndOfEarlyData(WaitEndOfEarlyData)
     case connected(ServerConnected)
@@ -33,6 +38,10 @@ struct ServerHandshake12: Sendable {
     var signatureScheme: SignatureScheme
     var exchange: EphemeralKeyExchange
     var resumptionFailure: ResumptionFailure?
+    /// We sent a CertificateRequest (RFC 5246 §7.4.4).
+    var clientCertificateRequested = false
+    /// The client's certificate, once its CertificateVerify checked out.
+    var clientCertificate: ClientCertificateResult?
 }
 
 /// RFC 5246 §7.4.1.2: the connection starts with the client's hello.
@@ -188,6 +197,9 @@ struct WaitClientHello: Sendable {
             cipherSuite: parameters.suite, compressionMethod: 0, extensions: serverExtensions)
 
         var transcript = Transcript(hash: parameters.hash)
+        // RFC 5246 §7.4.8: the client's CertificateVerify signs the raw messages.
+        let requestCertificate = configuration.clientAuthentication != .none
+        if requestCertificate { transcript.retainMessages() }
         transcript.append(raw.bytes)
         ctx.records.negotiatedVersion = .tls12
         transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
@@ -204,15 +216,22 @@ struct WaitClientHello: Sendable {
         let signed = hello.random + serverRandom + keyExchange.signedParams
         keyExchange.signature = try crypto { () throws(CryptoError) in try key.sign(signed, scheme: signatureScheme) }
         transcript.append(try ctx.records.writeHandshake(.serverKeyExchange(keyExchange)))
+        // RFC 5246 §7.4.4: CertificateRequest after ServerKeyExchange.
+        if requestCertificate {
+            transcript.append(try ctx.records.writeHandshake(.certificateRequest12(ServerClientAuth.request12(configuration))))
+        }
         transcript.append(try ctx.records.writeHandshake(.serverHelloDone))
 
         let negotiated = Negotiated12(
             parameters: parameters, clientRandom: hello.random, serverRandom: serverRandom, sessionID: [],
             extendedMasterSecret: extendedMasterSecret, secureRenegotiation: secureRenegotiation,
             ticketExpected: issueTicket, alpn: alpn, serverName: serverName, transcript: transcript)
-        return .waitClientKeyExchange(WaitClientKeyExchange(handshake: ServerHandshake12(
+        let handshake = ServerHandshake12(
             negotiated: negotiated, group: group, signatureScheme: signatureScheme, exchange: exchange,
-            resumptionFailure: resumptionFailure)))
+            resumptionFailure: resumptionFailure, clientCertificateRequested: requestCertificate)
+        // RFC 5246 §7.4.6: having asked, the client's Certificate comes first.
+        if requestCertificate { return .waitClientCertificate12(WaitClientCertificate12(handshake: handshake)) }
+        return .waitClientKeyExchange(WaitClientKeyExchange(handshake: handshake, clientKey: nil))
     }
 
     /// RFC 5077 §3.1 Figure 2 (and §3.3 when renewing): ServerHello, [NewSessionTicket],
@@ -264,7 +283,8 @@ struct WaitClientHello: Sendable {
         var summary = HandshakeSummary(
             version: .tls12, cipherSuite: parameters.suite, resumed: true, group: nil, peerSignatureScheme: nil,
             serverName: serverName, alpn: alpn, extendedMasterSecret: session.extendedMasterSecret,
-            secureRenegotiation: secureRenegotiation, peerCertificates: [], verification: nil,
+            secureRenegotiation: secureRenegotiation, peerCertificates: session.peerCertificate.map { [$0] } ?? [],
+            verification: session.verifyResult.map { VerificationResult.stored(code: $0) },
             sessionID: hello.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = renewed
         summary.ticketIssued = renewed
@@ -293,9 +313,42 @@ struct WaitClientHello: Sendable {
     }
 }
 
+/// RFC 5246 §7.4.6: we asked for a certificate, so the client's Certificate (maybe empty) comes
+/// before its ClientKeyExchange.
+struct WaitClientCertificate12: Sendable {
+    var handshake: ServerHandshake12
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+        switch message {
+        case .certificate(let certificate):
+            var next = handshake
+            guard let key = try ServerClientAuth.leafKey(certificate) else {
+                // RFC 5246 §7.4.6: without a certificate the server may go on or abort with
+                // handshake_failure (certificate_required is TLS 1.3's).
+                if ctx.configuration.clientAuthentication == .required {
+                    throw TLSError(.handshakeFailure, "peer did not return a certificate")
+                }
+                next.negotiated.transcript.stopRetaining()
+                next.negotiated.transcript.append(raw.bytes)
+                return .waitClientKeyExchange(WaitClientKeyExchange(handshake: next, clientKey: nil))
+            }
+            next.negotiated.transcript.append(raw.bytes)
+            next.clientCertificate = ClientCertificateResult(chain: certificate.entries.map(\.certificate))
+            return .waitClientKeyExchange(WaitClientKeyExchange(handshake: next, clientKey: key))
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
+             .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .serverKeyExchange,
+             .certificateRequest12, .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange,
+             .finished, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.certificate], got: message.type)
+        }
+    }
+}
+
 /// RFC 5246 §7.4.7: the client's ephemeral key.
 struct WaitClientKeyExchange: Sendable {
     var handshake: ServerHandshake12
+    /// The leaf key of a client certificate, whose CertificateVerify follows (RFC 5246 §7.4.8).
+    var clientKey: PeerPublicKey?
 
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
@@ -305,9 +358,13 @@ struct WaitClientKeyExchange: Sendable {
             }
             var negotiated = handshake.negotiated
             negotiated.transcript.append(raw.bytes)
+            // RFC 7627 §3: the session hash ends here, before any CertificateVerify.
             let keys = try Keys12.derive(preMasterSecret: preMasterSecret, negotiated: negotiated, ctx.configuration)
             var next = handshake
             next.negotiated = negotiated
+            if let clientKey {
+                return .waitClientCertificateVerify12(WaitClientCertificateVerify12(handshake: next, keys: keys, clientKey: clientKey))
+            }
             return .waitClientChangeCipherSpec(WaitClientChangeCipherSpec(handshake: next, keys: keys))
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
              .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
@@ -315,6 +372,46 @@ struct WaitClientKeyExchange: Sendable {
              .certificateStatus, .keyUpdate, .unknown:
             throw TLSError.unexpectedMessage(expected: [.clientKeyExchange], got: message.type)
         }
+    }
+}
+
+/// RFC 5246 §7.4.8: the client proves it holds its certificate's key by signing the handshake
+/// messages up to its ClientKeyExchange.
+struct WaitClientCertificateVerify12: Sendable {
+    var handshake: ServerHandshake12
+    var keys: Keys12
+    var clientKey: PeerPublicKey
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+        switch message {
+        case .certificateVerify(let verify):
+            // RFC 5246 §7.4.8: a scheme from our CertificateRequest that fits the key.
+            guard ServerClientAuth.schemes(ctx.configuration).contains(verify.scheme),
+                  clientKey.canVerify(verify.scheme, version: .tls12) else {
+                throw TLSError(.illegalParameter, "client signed with \(verify.scheme), which was not offered or does not fit its key")
+            }
+            var next = handshake
+            guard let messages = next.negotiated.transcript.retainedMessages else {
+                throw TLSError(.internalError, "handshake messages for CertificateVerify were not kept")
+            }
+            guard clientKey.verify(signature: verify.signature, data: messages, scheme: verify.scheme) else {
+                throw TLSError(.decryptError, "bad client CertificateVerify signature")
+            }
+            next.negotiated.transcript.stopRetaining()
+            next.negotiated.transcript.append(raw.bytes)
+            next.clientCertificate?.scheme = verify.scheme
+            let waiting = WaitClientChangeCipherSpec(handshake: next, keys: keys)
+            return WaitClientChainVerification.start(next.clientCertificate?.chain ?? [], then: .tls12(waiting), &ctx)
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
+             .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
+             .certificateRequest12, .certificateRequest13, .serverHelloDone, .clientKeyExchange, .finished,
+             .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.certificateVerify], got: message.type)
+        }
+    }
+
+    func handleChangeCipherSpec() throws(TLSError) -> ServerState {
+        throw TLSError.unexpected("ChangeCipherSpec before the client's CertificateVerify")
     }
 }
 
@@ -361,7 +458,9 @@ struct WaitClientFinished: Sendable {
                 let state = SessionState(
                     version: .tls12, cipherSuite: negotiated.parameters.suite, sessionID: [],
                     masterSecret: keys.masterSecret, time: now.wholeSeconds, timeout: ctx.configuration.sessionTimeout,
-                    sessionIDContext: policy.scope, hostname: negotiated.serverName,
+                    peerCertificate: handshake.clientCertificate.flatMap { ServerClientAuth.sessionPeer($0.chain) },
+                    sessionIDContext: policy.scope, verifyResult: handshake.clientCertificate?.verification?.code,
+                    hostname: negotiated.serverName,
                     extendedMasterSecret: negotiated.extendedMasterSecret,
                     alpn: negotiated.alpn.map { Array($0.utf8) })
                 session = state
@@ -379,10 +478,15 @@ struct WaitClientFinished: Sendable {
 
             var summary = HandshakeSummary(
                 version: .tls12, cipherSuite: negotiated.parameters.suite, resumed: false,
-                group: handshake.group, peerSignatureScheme: nil, serverName: negotiated.serverName,
+                group: handshake.group, peerSignatureScheme: handshake.clientCertificate?.scheme,
+                serverName: negotiated.serverName,
                 alpn: negotiated.alpn, extendedMasterSecret: negotiated.extendedMasterSecret,
-                secureRenegotiation: negotiated.secureRenegotiation, peerCertificates: [], verification: nil,
+                secureRenegotiation: negotiated.secureRenegotiation,
+                peerCertificates: handshake.clientCertificate?.chain ?? [],
+                verification: handshake.clientCertificate?.verification,
                 sessionID: negotiated.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
+            summary.clientCertificateRequested = handshake.clientCertificateRequested
+            summary.clientCertificateSent = handshake.clientCertificate != nil
             summary.session = session
             summary.ticketIssued = ticketIssued
             summary.resumptionFailure = handshake.resumptionFailure

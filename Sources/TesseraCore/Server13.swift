@@ -84,26 +84,45 @@ enum Server13Start {
         }
 
         let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
-        let share = groups.lazy.compactMap { group in clientShares.first { $0.group == group } }.first
-        guard let share else {
-            // RFC 8446 §4.1.4: no usable share but a shared group: ask again, once.
-            guard retried == nil, let group = Negotiation.firstCommon(ours: groups, theirs: clientGroups) else {
-                throw TLSError(retried == nil ? .handshakeFailure : .illegalParameter, "no shared group")
-            }
-            return try sendHelloRetryRequest(hello, raw, parameters: parameters, group: group, &ctx)
+        let policy = configuration.ticketKeys.map {
+            ServerPSKPolicy(configuration: configuration, provider: $0, now: configuration.clock.now())
         }
-        if let retried, share.group != retried.group {
-            throw TLSError(.illegalParameter, "second ClientHello without the requested key share")
-        }
-        // RFC 8446 §4.2.11: resume with the first offered ticket we can open, psk_dhe_ke only.
+        // RFC 8446 §4.2.9: psk_ke (no (EC)DHE) only when allowed and the client offers no
+        // psk_dhe_ke, which is always preferred. Such a resumption needs no key share, so it is
+        // decided before a missing share could ask for another hello.
+        let pskKEOnly = configuration.allowPSKKE && pskModes.contains(.pskKE) && !pskModes.contains(.pskDHEKE)
         var resumed: (index: Int, session: SessionState)?
-        if let offeredPSKs, pskModes.contains(.pskDHEKE), let provider = configuration.ticketKeys {
-            let policy = ServerPSKPolicy(configuration: configuration, provider: provider, now: configuration.clock.now())
+        if pskKEOnly, let offeredPSKs, let policy {
             resumed = try policy.select(
                 offeredPSKs, hello: hello, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
         }
-        let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: share.group) }
-        let shared = try crypto { () throws(CryptoError) in try exchange.sharedSecret(peerPublicKey: share.keyExchange) }
+        var keyShare: (entry: KeyShareEntry, exchange: EphemeralKeyExchange)?
+        if resumed == nil {
+            let share = groups.lazy.compactMap { group in clientShares.first { $0.group == group } }.first
+            guard let share else {
+                // RFC 8446 §4.1.4: no usable share but a shared group: ask again, once.
+                guard retried == nil, let group = Negotiation.firstCommon(ours: groups, theirs: clientGroups) else {
+                    throw TLSError(retried == nil ? .handshakeFailure : .illegalParameter, "no shared group")
+                }
+                return try sendHelloRetryRequest(hello, raw, parameters: parameters, group: group, &ctx)
+            }
+            if let retried, share.group != retried.group {
+                throw TLSError(.illegalParameter, "second ClientHello without the requested key share")
+            }
+            // RFC 8446 §4.2.11: resume with the first offered ticket we can open, psk_dhe_ke.
+            if let offeredPSKs, pskModes.contains(.pskDHEKE), let policy {
+                resumed = try policy.select(
+                    offeredPSKs, hello: hello, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
+            }
+            let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: share.group) }
+            keyShare = (share, exchange)
+        }
+        // RFC 8446 §7.1: without (EC)DHE the input is Hash.length zeros (deriveHandshakeSecret's
+        // empty secret).
+        var shared: [UInt8] = []
+        if let keyShare {
+            shared = try crypto { () throws(CryptoError) in try keyShare.exchange.sharedSecret(peerPublicKey: keyShare.entry.keyExchange) }
+        }
 
         var transcript = retried?.transcript ?? Transcript(hash: parameters.hash)
         transcript.append(raw.bytes)
@@ -114,7 +133,8 @@ enum Server13Start {
         let serverHello = ServerHello(
             legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: hello.sessionID,
             cipherSuite: parameters.suite, compressionMethod: 0,
-            extensions: [.supportedVersionSelected(.tls13), .keyShareSelected(KeyShareEntry(group: share.group, keyExchange: exchange.publicKeyBytes))]
+            extensions: [.supportedVersionSelected(.tls13)]
+                + (keyShare.map { [.keyShareSelected(KeyShareEntry(group: $0.entry.group, keyExchange: $0.exchange.publicKeyBytes))] } ?? [])
                 + (resumed.map { [.preSharedKeySelected(UInt16(truncatingIfNeeded: $0.index))] } ?? []))
         ctx.records.negotiatedVersion = .tls13
         transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
@@ -136,6 +156,12 @@ enum Server13Start {
         if let alpn { encrypted.append(.alpn([Array(alpn.utf8)])) }
         if acceptEarlyData { encrypted.append(.earlyData(maxEarlyDataSize: nil)) }
         transcript.append(try ctx.records.writeHandshake(.encryptedExtensions(EncryptedExtensions(extensions: encrypted))))
+        // RFC 8446 §4.3.2: a CertificateRequest follows EncryptedExtensions, and never in a PSK
+        // handshake.
+        let requestCertificate = resumed == nil && configuration.clientAuthentication != .none
+        if requestCertificate {
+            transcript.append(try ctx.records.writeHandshake(.certificateRequest13(ServerClientAuth.request13(configuration))))
+        }
         // RFC 8446 §2.2: a PSK handshake authenticates by the PSK; no certificate.
         if resumed == nil {
             let certificate = CertificateMessage(
@@ -168,16 +194,19 @@ enum Server13Start {
         }
 
         var summary = HandshakeSummary(
-            version: .tls13, cipherSuite: parameters.suite, resumed: resumed != nil, group: share.group,
+            version: .tls13, cipherSuite: parameters.suite, resumed: resumed != nil, group: keyShare?.entry.group,
             peerSignatureScheme: nil, serverName: serverName, alpn: alpn, extendedMasterSecret: true,
-            secureRenegotiation: false, peerCertificates: [], verification: nil, sessionID: hello.sessionID,
-            masterSecret: [], ticket: nil, ticketLifetimeHint: nil)
+            secureRenegotiation: false, peerCertificates: resumed?.session.peerCertificate.map { [$0] } ?? [],
+            verification: resumed?.session.verifyResult.map { VerificationResult.stored(code: $0) },
+            sessionID: hello.sessionID, masterSecret: [], ticket: nil, ticketLifetimeHint: nil)
+        summary.clientCertificateRequested = requestCertificate
         summary.session = resumed?.session
         summary.earlyDataAccepted = clientSendsEarlyData ? acceptEarlyData : nil
         let waiting = WaitClientFinished13(
             transcript: transcript, schedule: schedule, clientHandshakeSecret: clientSecret,
             secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
             summary: summary)
+        if requestCertificate { return .waitClientCertificate13(WaitClientCertificate13(next: waiting)) }
         return acceptEarlyData ? .waitEndOfEarlyData(WaitEndOfEarlyData(next: waiting)) : .waitClientFinished13(waiting)
     }
 
@@ -234,6 +263,67 @@ struct WaitEndOfEarlyData: Sendable {
              .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
              .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
             throw TLSError.unexpectedMessage(expected: [.endOfEarlyData], got: message.type)
+        }
+    }
+}
+
+/// RFC 8446 §4.4.2: we asked, so the client's Certificate (maybe empty) comes first, under its
+/// handshake keys.
+struct WaitClientCertificate13: Sendable {
+    var next: WaitClientFinished13
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+        switch message {
+        case .certificate(let certificate):
+            // RFC 8446 §4.4.2: the context of our request (empty) echoed.
+            guard certificate.requestContext.isEmpty else {
+                throw TLSError(.illegalParameter, "client Certificate with a request context we did not send")
+            }
+            var waiting = next
+            guard let key = try ServerClientAuth.leafKey(certificate) else {
+                // RFC 8446 §4.4.2.4: an empty Certificate; abort only when one is required.
+                if ctx.configuration.clientAuthentication == .required {
+                    throw TLSError(.certificateRequired, "peer did not return a certificate")
+                }
+                waiting.transcript.append(raw.bytes)
+                return .waitClientFinished13(waiting)
+            }
+            waiting.transcript.append(raw.bytes)
+            waiting.summary.peerCertificates = certificate.entries.map(\.certificate)
+            return .waitClientCertificateVerify13(WaitClientCertificateVerify13(next: waiting, clientKey: key))
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
+             .serverHelloDone, .certificateVerify, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.certificate], got: message.type)
+        }
+    }
+}
+
+/// RFC 8446 §4.4.3: the client's signature over the transcript through its Certificate.
+struct WaitClientCertificateVerify13: Sendable {
+    var next: WaitClientFinished13
+    var clientKey: PeerPublicKey
+
+    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+        switch message {
+        case .certificateVerify(let verify):
+            guard ServerClientAuth.schemes(ctx.configuration).contains(verify.scheme),
+                  clientKey.canVerify(verify.scheme, version: .tls13) else {
+                throw TLSError(.illegalParameter, "client signed with \(verify.scheme), which was not offered or does not fit its key")
+            }
+            let content = TLS13Support.certificateVerifyContent(server: false, transcriptHash: next.transcript.currentHash())
+            guard clientKey.verify(signature: verify.signature, data: content, scheme: verify.scheme) else {
+                throw TLSError(.decryptError, "bad client CertificateVerify signature")
+            }
+            var waiting = next
+            waiting.transcript.append(raw.bytes)
+            waiting.summary.peerSignatureScheme = verify.scheme
+            waiting.summary.clientCertificateSent = true
+            return WaitClientChainVerification.start(waiting.summary.peerCertificates, then: .tls13(waiting), &ctx)
+        case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
+             .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
+             .certificateRequest13, .serverHelloDone, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
+            throw TLSError.unexpectedMessage(expected: [.certificateVerify], got: message.type)
         }
     }
 }
@@ -321,7 +411,11 @@ struct ServerConnected13: Sendable {
             let session = SessionState(
                 version: .tls13, cipherSuite: parameters.suite, sessionID: [], masterSecret: psk,
                 time: original?.time ?? now.wholeSeconds,
-                timeout: original?.timeout ?? lifetime, sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
+                timeout: original?.timeout ?? lifetime,
+                // The client's certificate goes with the session, so a resumption can name it.
+                peerCertificate: original?.peerCertificate ?? ServerClientAuth.sessionPeer(summary.peerCertificates),
+                sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
+                verifyResult: original?.verifyResult ?? summary.verification?.code,
                 hostname: summary.serverName, extendedMasterSecret: true, ticketAgeAdd: ageAdd,
                 maxEarlyData: ctx.configuration.maxEarlyData > 0 ? ctx.configuration.maxEarlyData : nil,
                 alpn: summary.alpn.map { Array($0.utf8) })

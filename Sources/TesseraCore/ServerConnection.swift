@@ -1,4 +1,5 @@
 import NIOCore
+import TesseraCrypto
 import TesseraWire
 
 /// A sans-I/O TLS server: bytes in, actions out.
@@ -27,6 +28,17 @@ public struct ServerConnection: Sendable {
     /// Sends close_notify (RFC 5246 §7.2.1).
     public mutating func close() -> [TLSAction] {
         driver.close()
+    }
+
+    /// The result of the `.verifyPeer` request for a client certificate's chain; resumes the
+    /// handshake.
+    public mutating func peerVerificationCompleted(_ result: VerificationResult) -> [TLSAction] {
+        guard case .waitClientChainVerification(let waiting) = driver.machine.state else { return [] }
+        driver.run { (machine: inout ServerMachine) throws(TLSError) in
+            machine.state = try waiting.completed(result, &machine.ctx)
+        }
+        driver.processInput()
+        return driver.machine.records.takeActions()
     }
 
     /// TLS 1.3 KeyUpdate (RFC 8446 §4.6.3), as on the client.
@@ -68,7 +80,11 @@ struct ServerMachine: ConnectionMachine {
         }
     }
 
-    var isPaused: Bool { false }
+    /// Input is held while a client certificate's chain is verified.
+    var isPaused: Bool {
+        if case .waitClientChainVerification = state { return true }
+        return false
+    }
 
     /// 0-RTT data is delivered while the server waits for EndOfEarlyData.
     var acceptsEarlyData: Bool {
@@ -87,12 +103,17 @@ struct ServerMachine: ConnectionMachine {
         switch state {
         case .closed: throw TLSError.unexpectedMessage(expected: [], got: message.type)
         case .waitClientHello(let s): state = try s.handle(message, raw, &ctx)
+        case .waitClientCertificate12(let s): state = try s.handle(message, raw, &ctx)
         case .waitClientKeyExchange(let s): state = try s.handle(message, raw, &ctx)
+        case .waitClientCertificateVerify12(let s): state = try s.handle(message, raw, &ctx)
+        case .waitClientChainVerification(let s): state = try s.handle(message)
         case .waitClientChangeCipherSpec(let s): state = try s.handle(message)
         case .waitClientFinished(let s): state = try s.handle(message, raw, &ctx)
         case .waitResumedClientChangeCipherSpec(let s): state = try s.handle(message)
         case .waitResumedClientFinished(let s): state = try s.handle(message, raw, &ctx)
         case .waitSecondClientHello(let s): state = try s.handle(message, raw, &ctx)
+        case .waitClientCertificate13(let s): state = try s.handle(message, raw, &ctx)
+        case .waitClientCertificateVerify13(let s): state = try s.handle(message, raw, &ctx)
         case .waitClientFinished13(let s): state = try s.handle(message, raw, &ctx)
         case .waitEndOfEarlyData(let s): state = try s.handle(message, raw, &ctx)
         case .connected(let s): state = try s.handle(message, raw, &ctx)
@@ -104,12 +125,14 @@ struct ServerMachine: ConnectionMachine {
         switch state {
         case .waitClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
         case .waitResumedClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
-        case .waitSecondClientHello, .waitClientFinished13, .waitEndOfEarlyData:
+        case .waitClientCertificateVerify12(let s): state = try s.handleChangeCipherSpec()
+        case .waitSecondClientHello, .waitClientFinished13, .waitEndOfEarlyData, .waitClientCertificate13,
+             .waitClientCertificateVerify13:
             return  // RFC 8446 §5 / Appendix D.4: a compatibility CCS is dropped
         case .waitClientHello(let s) where s.renegotiation == nil && records.negotiatedVersion == .tls13:
             return
         case .closed, .waitClientHello, .waitClientKeyExchange, .waitClientFinished, .waitResumedClientFinished,
-             .connected, .connected13:
+             .connected, .connected13, .waitClientCertificate12, .waitClientChainVerification:
             throw TLSError.unexpected("ChangeCipherSpec")
         }
     }

@@ -61,7 +61,9 @@ struct ServerTicketPolicy {
             return .fullHandshake(.versionOrCipherMismatch)
         }
         // DESIGN.md §5: a session belongs to one context (virtual host).
-        guard session.sessionIDContext == scope else { return .fullHandshake(.scopeMismatch) }
+        guard session.sessionIDContext == scope, ServerClientAuth.resumable(session, configuration) else {
+            return .fullHandshake(.scopeMismatch)
+        }
         if let serverName, let hostname = session.hostname, serverName.lowercased() != hostname.lowercased() {
             return .fullHandshake(.scopeMismatch)
         }

@@ -7,8 +7,9 @@ import TesseraWire
 public enum TLSAction: Sendable {
     /// Write these bytes to the peer.
     case send(ByteBuffer)
-    /// Verify the server's chain (asynchronously), then call `peerVerificationCompleted(_:)`.
-    /// Input is held until then.
+    /// Verify the peer's chain (asynchronously), then call `peerVerificationCompleted(_:)`.
+    /// Input is held until then. A client asks for the server's chain (with its host name), a
+    /// server for a client certificate's chain (`hostname` nil: no name check).
     case verifyPeer(PeerVerificationRequest)
     case handshakeCompleted(HandshakeSummary)
     /// Client: a new or renewed session to store (emitted only after the server's Finished
@@ -25,7 +26,7 @@ public enum TLSAction: Sendable {
 }
 
 public struct PeerVerificationRequest: Sendable {
-    /// DER certificates, leaf first, as the server sent them.
+    /// DER certificates, leaf first, as the peer sent them.
     public var chain: [[UInt8]]
     public var hostname: String?
 }
@@ -41,7 +42,8 @@ public struct HandshakeSummary: Sendable {
     public var alpn: String?
     public var extendedMasterSecret: Bool
     public var secureRenegotiation: Bool
-    /// DER certificates of the peer, leaf first.
+    /// DER certificates of the peer, leaf first. Server: the client's chain, or after a
+    /// resumption the leaf the session recorded; empty when no client certificate was sent.
     public var peerCertificates: [[UInt8]]
     public var verification: VerificationResult?
     public var sessionID: [UInt8]
@@ -59,6 +61,11 @@ public struct HandshakeSummary: Sendable {
     public var resumptionFailure: ResumptionFailure?
     /// TLS 1.3 0-RTT: nil when none was offered, else whether the server took it.
     public var earlyDataAccepted: Bool?
+    /// Whether the server sent a CertificateRequest in this handshake.
+    public var clientCertificateRequested = false
+    /// Whether a non-empty client Certificate (and its CertificateVerify) went out (client) or
+    /// arrived and verified (server) in this handshake.
+    public var clientCertificateSent = false
 }
 
 /// Why an offered ticket did not resume (DESIGN.md §5 metrics).

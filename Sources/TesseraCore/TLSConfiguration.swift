@@ -15,6 +15,22 @@ public struct TLSConfiguration: Sendable {
         case none
     }
 
+    /// Server: whether to ask the client for a certificate (RFC 5246 §7.4.4, RFC 8446 §4.3.2).
+    /// A client chain that arrives is verified against `trustRoots` as `certificateVerification`
+    /// says (`.required`: a chain that does not verify aborts with OpenSSL's alert for it;
+    /// `.reportOnly`: it is reported in the summary; `.none`: not checked; the signature in
+    /// CertificateVerify is always checked). Never a host name check.
+    public enum ClientAuthentication: Sendable, Hashable {
+        /// No CertificateRequest (the default).
+        case none
+        /// Ask; a client without a certificate still completes the handshake (openssl
+        /// s_server `-verify`).
+        case optional
+        /// Ask and abort without one: `handshake_failure` in TLS 1.2 (RFC 5246 §7.4.6),
+        /// `certificate_required` in TLS 1.3 (RFC 8446 §4.4.2.4) (openssl s_server `-Verify`).
+        case required
+    }
+
     public var minimumVersion: ProtocolVersion = .tls12
     public var maximumVersion: ProtocolVersion = .tls12
     /// In preference order. Only ECDHE with AEAD is implemented; anything else is ignored.
@@ -23,12 +39,19 @@ public struct TLSConfiguration: Sendable {
     public var groups: [NamedGroup] = [.x25519, .secp256r1, .secp384r1]
     /// Signature schemes we accept from the peer, in preference order.
     public var signatureSchemes: [SignatureScheme] = TLSConfiguration.defaultSignatureSchemes
-    /// Our certificate chain (leaf first) and its key: required for a server.
+    /// Our certificate chain (leaf first) and its key: required for a server. A client sends them
+    /// when the server asks for a certificate (and the key fits the server's signature
+    /// algorithms); without them it answers with an empty Certificate.
     public var certificateChain: CertificateChain?
     public var privateKey: SigningKey?
+    /// Server: request a client certificate. See `ClientAuthentication`.
+    public var clientAuthentication: ClientAuthentication = .none
     /// ALPN protocols in preference order (RFC 7301).
     public var alpnProtocols: [String] = []
+    /// Client: how the server's chain is treated. Server: how a client certificate's chain is
+    /// treated (only when `clientAuthentication` asks for one).
     public var certificateVerification: CertificateVerification = .required
+    /// Client: roots for the server's chain. Server: roots for client certificates.
     public var trustRoots: TrustRoots = .system
     /// Offer (client) or accept (server) RFC 7627 extended master secret. On by default.
     public var extendedMasterSecret = true
@@ -60,6 +83,14 @@ public struct TLSConfiguration: Sendable {
     public var ticketSessionID = true
     /// Client: offer the SessionTicket extension.
     public var sessionTickets = true
+    /// TLS 1.3 psk_ke (RFC 8446 §4.2.9): resumption without (EC)DHE, so without forward secrecy
+    /// for the resumed connection. Off by default. Client: offer psk_ke after psk_dhe_ke.
+    /// Server: resume without a key_share when the client offers psk_ke but not psk_dhe_ke
+    /// (psk_dhe_ke is always preferred when both are offered).
+    public var allowPSKKE = false
+    /// The psk_key_exchange_modes a client offers, from `allowPSKKE`. Internal so that tests can
+    /// build a psk_ke-only client.
+    var offeredPSKModes: [PskKeyExchangeMode]?
     /// Server: TLS 1.3 NewSessionTickets after a full handshake (RFC 8446 §4.6.1).
     public var ticketCount13 = 2
     /// Server: 0-RTT (RFC 8446 §2.3, §4.2.10). 0 (the default) turns it off; otherwise the most
@@ -84,6 +115,11 @@ public struct TLSConfiguration: Sendable {
         .rsaPSSRSAESHA256, .rsaPSSRSAESHA384, .rsaPSSRSAESHA512,
         .rsaPKCS1SHA256, .rsaPKCS1SHA384, .rsaPKCS1SHA512,
     ]
+
+    /// Client: the psk_key_exchange_modes to offer (RFC 8446 §4.2.9), psk_dhe_ke first.
+    var pskModesToOffer: [PskKeyExchangeMode] {
+        offeredPSKModes ?? (allowPSKKE ? [.pskDHEKE, .pskKE] : [.pskDHEKE])
+    }
 
     /// The TLS 1.2 suites among `cipherSuites` that we implement.
     var tls12Suites: [CipherSuiteParameters] {

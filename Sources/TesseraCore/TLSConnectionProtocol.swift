@@ -21,6 +21,5 @@ extension ClientConnection: TLSConnectionProtocol {}
 
 extension ServerConnection: TLSConnectionProtocol {
     public mutating func startHandshake() -> [TLSAction] { [] }
-    public mutating func peerVerificationCompleted(_ result: VerificationResult) -> [TLSAction] { [] }
     public mutating func renegotiate() -> [TLSAction] { [] }
 }

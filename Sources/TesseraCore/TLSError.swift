@@ -28,6 +28,8 @@ public struct TLSError: Error, Hashable, Sendable, CustomStringConvertible {
         case unknownCA
         case certificateExpired
         case unsupportedCertificate
+        /// TLS 1.3: the server requires a client certificate and got none (RFC 8446 §4.4.2.4).
+        case certificateRequired
         /// The peer sent us a fatal alert.
         case peerAlert(AlertDescription)
         /// A local problem (configuration, missing key).
@@ -78,6 +80,7 @@ extension TLSError {
         case .unknownCA: return .unknownCA
         case .certificateExpired: return .certificateExpired
         case .unsupportedCertificate: return .unsupportedCertificate
+        case .certificateRequired: return .certificateRequired
         case .internalError: return .internalError
         case .peerAlert, .closed: return nil
         }

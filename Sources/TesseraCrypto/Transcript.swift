@@ -15,6 +15,10 @@ public struct Transcript: Sendable {
     }
 
     private var state: State
+    /// TLS 1.2 CertificateVerify signs the handshake messages themselves (RFC 5246 §7.4.8), with
+    /// the hash of the signature scheme (or none, for Ed25519), so a side that may sign or check
+    /// one keeps the raw bytes too, until it knows.
+    private var retained: [UInt8]?
 
     /// Buffers bytes until the hash is known.
     public init() {
@@ -38,6 +42,16 @@ public struct Transcript: Sendable {
     }
 
     private mutating func append(raw: UnsafeRawBufferPointer) {
+        if retained != nil {
+            var kept = retained ?? []
+            retained = nil  // drop the reference so the append below does not copy
+            kept.append(contentsOf: raw)
+            retained = kept
+        }
+        hash(raw: raw)
+    }
+
+    private mutating func hash(raw: UnsafeRawBufferPointer) {
         switch state {
         case .buffering(var buffered):
             state = .buffering([])  // drop the reference so the append below does not copy
@@ -56,9 +70,26 @@ public struct Transcript: Sendable {
     /// bytes are gone, so any later call is a no-op.
     public mutating func selectHash(_ hash: HashAlgorithm) {
         guard case .buffering(let buffered) = state else { return }
+        let kept = retained
         self = Transcript(hash: hash)
-        append(bytes: buffered)
+        buffered.withUnsafeBytes { self.hash(raw: $0) }
+        retained = kept
     }
+
+    /// From now on, keep the raw messages as well (RFC 5246 §7.4.8). Before `selectHash` the
+    /// bytes buffered so far are kept too; afterwards only what is appended from now on.
+    public mutating func retainMessages() {
+        guard retained == nil else { return }
+        retained = bufferedBytes
+    }
+
+    /// Stop keeping raw messages and free them.
+    public mutating func stopRetaining() {
+        retained = nil
+    }
+
+    /// The raw messages kept since `retainMessages()`; nil when not retaining.
+    public var retainedMessages: [UInt8]? { retained }
 
     public var hashAlgorithm: HashAlgorithm? {
         switch state {
@@ -89,7 +120,7 @@ public struct Transcript: Sendable {
     public mutating func replaceWithMessageHash() {
         guard let hash = hashAlgorithm else { return }
         let digest = currentHash()
-        self = Transcript(hash: hash)
+        self = Transcript(hash: hash)  // TLS 1.3 only: nothing is retained across a HelloRetryRequest
         append(bytes: [0xFE, 0x00, 0x00, UInt8(truncatingIfNeeded: digest.count)] + digest)
     }
 }

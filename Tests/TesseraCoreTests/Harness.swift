@@ -83,6 +83,10 @@ struct Pair {
     var clientLog = SideLog()
     var serverLog = SideLog()
     var verification = VerificationResult(isValid: true, code: 0, message: "ok")
+    /// The server's answer to a client certificate's `.verifyPeer`, and the chains it was asked
+    /// about.
+    var serverVerification = VerificationResult(isValid: true, code: 0, message: "ok")
+    var serverVerifiedChains: [[[UInt8]]] = []
     /// Bytes in flight, per direction, as records.
     var toServer: [ByteBuffer] = []
     var toClient: [ByteBuffer] = []
@@ -141,7 +145,11 @@ struct Pair {
         for action in actions {
             switch action {
             case .send(let bytes): toClient.append(contentsOf: splitRecords(bytes)); serverLog.sent.append(bytes)
-            case .verifyPeer: serverLog.verifyRequests += 1
+            case .verifyPeer(let request):
+                serverLog.verifyRequests += 1
+                serverVerifiedChains.append(request.chain)
+                XCTAssertNil(request.hostname, "a client certificate is checked without a host name")
+                absorbServer(server.peerVerificationCompleted(serverVerification))
             case .handshakeCompleted(let summary): serverLog.summary = summary; serverLog.handshakes += 1
             case .sessionIssued(let session): serverLog.issued.append(session)
             case .sessionRejected: serverLog.rejected += 1
