@@ -24,6 +24,10 @@ enum Report {
             out += "no peer certificate available\n---\n"
         }
         out += "No client certificate CA names sent\n"
+        out += "Client certificate requested: \(summary.clientCertificateRequested ? "yes" : "no")\n"
+        if summary.clientCertificateRequested {
+            out += "Client certificate sent: \(summary.clientCertificateSent ? "yes" : "no (empty Certificate)")\n"
+        }
         if let scheme = summary.peerSignatureScheme {
             let (digest, type) = describe(scheme)
             out += "Peer signing digest: \(digest)\nPeer signature type: \(type)\n"

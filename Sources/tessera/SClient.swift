@@ -27,6 +27,12 @@ struct SClient: ParsableCommand {
     @Option(name: .customLong("CAfile", withSingleDash: true), help: "Trusted roots (PEM). Default: the system store.")
     var caFile: String?
 
+    @Option(name: .customLong("cert", withSingleDash: true), help: "Client certificate chain (PEM), sent when the server asks for one.")
+    var cert: String?
+
+    @Option(name: .customLong("key", withSingleDash: true), help: "Private key for -cert (PEM). Default: the -cert file.")
+    var key: String?
+
     @Flag(name: .customLong("verify_return_error", withSingleDash: true), help: "Abort the handshake if the server's chain does not verify.")
     var verifyReturnError = false
 
@@ -57,6 +63,16 @@ struct SClient: ParsableCommand {
         configuration.certificateVerification = verifyReturnError ? .required : .reportOnly
         configuration.sessionTickets = !noTicket
         if let caFile { configuration.trustRoots = .pemFile(caFile) }
+        if let cert {
+            do {
+                configuration.certificateChain = try CertificateChain.load(pemFile: cert)
+                configuration.privateKey = try SigningKey.load(pemFile: key ?? cert)
+            } catch {
+                throw CommandError("cannot load client certificate or key: \(error.message)")
+            }
+        } else if key != nil {
+            throw CommandError("-key needs -cert")
+        }
         let trace: (@Sendable (TraceEvent) -> Void)? = common.msg && !common.quiet ? { @Sendable event in Output.out(MessageTrace.format(event)) } : nil
         let context = try TLSContext(configuration: configuration, trace: trace)
         let serverName: String? = noservername ? nil : (servername ?? host)

@@ -8,6 +8,7 @@ import TesseraCore
 import TesseraCrypto
 import TesseraNIO
 import TesseraSessions
+import X509
 
 /// `tessera s_server`: openssl s_server's flags and behaviour, serving many connections at once.
 struct SServer: ParsableCommand {
@@ -25,6 +26,22 @@ struct SServer: ParsableCommand {
 
     @Option(name: .customLong("key", withSingleDash: true), help: "Private key (PEM). Default: the -cert file.")
     var key: String?
+
+    @Option(name: .customLong("verify", withSingleDash: true), help: ArgumentHelp(
+        "Ask clients for a certificate; a client without one still connects. N is openssl's verify depth (accepted, not used).",
+        valueName: "N"))
+    var verify: Int?
+
+    @Option(name: .customLong("Verify", withSingleDash: true), help: ArgumentHelp(
+        "Require a client certificate: without one the handshake fails (handshake_failure in TLS 1.2, certificate_required in TLS 1.3).",
+        valueName: "N"))
+    var verifyRequired: Int?
+
+    @Option(name: .customLong("CAfile", withSingleDash: true), help: "Trusted roots for client certificates (PEM). Default: the system store.")
+    var caFile: String?
+
+    @Flag(name: .customLong("verify_return_error", withSingleDash: true), help: "With -verify/-Verify: abort the handshake if the client's chain does not verify (default: report it and go on, as openssl does).")
+    var verifyReturnError = false
 
     @Flag(name: .customLong("www", withSingleDash: true), help: "Answer GET / with a small text page, then close.")
     var www = false
@@ -89,6 +106,7 @@ struct SServer: ParsableCommand {
         var configuration = TLSConfiguration()
         try common.apply(to: &configuration)
         configuration.certificateVerification = .none
+        try configureClientAuthentication(&configuration)
         configuration.allowClientRenegotiation = clientRenegotiation
         configuration.ticketCount13 = max(0, numTickets)
         if earlyData { configuration.maxEarlyData = 16384 }
@@ -218,6 +236,23 @@ struct SServer: ParsableCommand {
             watchers.append(SignalWatch(source: source))
         }
         return watchers
+    }
+
+    /// openssl s_server's -verify / -Verify / -CAfile / -verify_return_error.
+    private func configureClientAuthentication(_ configuration: inout TLSConfiguration) throws {
+        guard verify != nil || verifyRequired != nil else {
+            guard caFile == nil, !verifyReturnError else {
+                throw CommandError("-CAfile and -verify_return_error need -verify or -Verify")
+            }
+            return
+        }
+        guard verify == nil || verifyRequired == nil else { throw CommandError("-verify and -Verify exclude each other") }
+        configuration.clientAuthentication = verifyRequired != nil ? .required : .optional
+        configuration.certificateVerification = verifyReturnError ? .required : .reportOnly
+        if let caFile {
+            guard FileManager.default.isReadableFile(atPath: caFile) else { throw CommandError("cannot read -CAfile \(caFile)") }
+            configuration.trustRoots = .pemFile(caFile)
+        }
     }
 
     private func loadCredentials(into configuration: inout TLSConfiguration) throws {
@@ -367,6 +402,7 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
         page += "ALPN: \(summary.alpn ?? "none")\n"
         page += "Extended master secret: \(summary.extendedMasterSecret ? "yes" : "no")\n"
         page += "Secure renegotiation: \(summary.secureRenegotiation ? "yes" : "no")\n"
+        page += ClientCertificateReport.lines(summary)
         return page
     }
 
@@ -381,6 +417,7 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
                 if let early = s.earlyDataAccepted { Output.out("Early data was \(early ? "accepted" : "rejected")\n") }
                 if let failure = s.resumptionFailure { Output.out("Ticket not resumed: \(failure.rawValue)\n") }
                 Output.out("Secure Renegotiation IS\(s.secureRenegotiation ? "" : " NOT") supported\n")
+                if s.clientCertificateRequested || !s.peerCertificates.isEmpty { Output.out(ClientCertificateReport.lines(s)) }
             }
         }
         context.fireUserInboundEventTriggered(event)
@@ -389,5 +426,20 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if !quiet { Output.err("tessera s_server: connection error: \(error)\n") }
         context.close(promise: nil)
+    }
+}
+
+/// What s_server says about the client's certificate, on its report and the -www page.
+enum ClientCertificateReport {
+    static func lines(_ summary: HandshakeSummary) -> String {
+        guard let leaf = summary.peerCertificates.first, let certificate = try? Certificate(derEncoded: leaf) else {
+            return "Client certificate: no client certificate available\n"
+        }
+        var out = "Client certificate subject: \(certificate.subject)\n"
+        out += "Client certificate issuer: \(certificate.issuer)\n"
+        if let verification = summary.verification {
+            out += verification.isValid ? "Client certificate verification: OK\n" : "Client certificate verification error: \(verification.message)\n"
+        }
+        return out
     }
 }
