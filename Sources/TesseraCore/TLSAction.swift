@@ -61,6 +61,11 @@ public struct HandshakeSummary: Sendable {
     public var resumptionFailure: ResumptionFailure?
     /// TLS 1.3 0-RTT: nil when none was offered, else whether the server took it.
     public var earlyDataAccepted: Bool?
+    /// The leaf certificate's subject, OpenSSL-style one line ("CN=client"); nil without one.
+    public var peerSubject: String? {
+        guard let leaf = peerCertificates.first, let chain = try? CertificateChain(derEncoded: [leaf]) else { return nil }
+        return chain.leafSubject
+    }
     /// Whether the server sent a CertificateRequest in this handshake.
     public var clientCertificateRequested = false
     /// Whether a non-empty client Certificate (and its CertificateVerify) went out (client) or

@@ -30,27 +30,6 @@ enum ClientCertificates {
     }
 }
 
-/// DESIGN.md §3's table, with client certificates "in the usual places" (RFC 5246 §7.3,
-/// RFC 8446 §2).
-extension ExpectedFlights {
-    static let full12ClientAuth: Flight = [
-        "C:ClientHello", "S:ServerHello", "S:Certificate", "S:ServerKeyExchange", "S:CertificateRequest",
-        "S:ServerHelloDone", "C:Certificate", "C:ClientKeyExchange", "C:CertificateVerify", "C:CCS", "C:Finished",
-        "S:CCS", "S:Finished",
-    ]
-    /// An empty client Certificate has no CertificateVerify (RFC 5246 §7.4.8).
-    static let full12EmptyClientCertificate: Flight = full12ClientAuth.filter { $0 != "C:CertificateVerify" }
-    static let full13ClientAuth: Flight = [
-        "C:ClientHello", "S:ServerHello", "S:CCS", "S:EncryptedExtensions", "S:CertificateRequest", "S:Certificate",
-        "S:CertificateVerify", "S:Finished", "C:CCS", "C:Certificate", "C:CertificateVerify", "C:Finished",
-    ]
-    static let full13EmptyClientCertificate: Flight = full13ClientAuth.filter { $0 != "C:CertificateVerify" }
-    /// RFC 8446 §4.3.2: never a CertificateRequest with a PSK.
-    static let resumed13: Flight = [
-        "C:ClientHello", "S:ServerHello", "S:CCS", "S:EncryptedExtensions", "S:Finished", "C:CCS", "C:Finished",
-    ]
-}
-
 final class ClientAuthTests: XCTestCase {
     // MARK: Configurations
 
@@ -554,6 +533,66 @@ final class ClientAuthMutationTests: XCTestCase {
                 }
                 XCTAssertNil(pair.serverLog.summary, label)
                 XCTAssertEqual(pair.serverLog.closeError?.code, .unexpectedMessage, "\(label): \(String(describing: pair.serverLog.closeError))")
+            }
+        }
+    }
+
+    /// The server's TLS 1.3 flight with its CertificateRequest (EncryptedExtensions,
+    /// CertificateRequest, Certificate, CertificateVerify, Finished), re-sealed under the server's
+    /// handshake keys after each mutation, fed to the client.
+    func testTLS13ServerFlightMutated() throws {
+        var (clientConfiguration, serverConfiguration) = configurations(.tls13)
+        clientConfiguration.groups = [.x25519]
+        let keyLog = KeyLogLines()
+        serverConfiguration.keyLog = { line in keyLog.append(line) }
+        for index in 0..<5 {
+            for mutation in Mutation.allCases {
+                var pair = Pair(client: clientConfiguration, server: serverConfiguration)
+                pair.start()
+                let hello = pair.toServer
+                pair.toServer = []
+                for record in hello { pair.absorbServer(pair.server.receive(record)) }
+                let records = pair.toClient
+                pair.toClient = []
+                // ServerHello and CCS in the clear, then one encrypted record per message.
+                let clear = records.prefix { $0.getInteger(at: $0.readerIndex, as: UInt8.self) != ContentType.applicationData.rawValue }
+                let encrypted = Array(records.dropFirst(clear.count))
+                XCTAssertEqual(encrypted.count, 5)
+                let secretLine = try XCTUnwrap(keyLog.take().first { $0.hasPrefix("SERVER_HANDSHAKE_TRAFFIC_SECRET ") })
+                let secret = try XCTUnwrap([UInt8](hexString: String(secretLine.split(separator: " ")[2])))
+                let parameters = try XCTUnwrap(CipherSuite.tlsAES128GCMSHA256.parameters)
+                let keys = KeySchedule13.trafficKeys(secret: secret, parameters: parameters)
+                var opener = try RecordProtection(parameters: parameters, key: keys.key, iv: keys.iv)
+                var messages: [[UInt8]] = []
+                for record in encrypted {
+                    let fragment = try XCTUnwrap(record.getSlice(at: record.readerIndex + 5, length: record.readableBytes - 5))
+                    let opened = try opener.open(TLSRecord(contentType: .applicationData, version: .tls12, fragment: fragment))
+                    messages.append(Array(opened.plaintext.readableBytesView))
+                }
+                XCTAssertEqual(messages.map { $0.first }, [0x08, 0x0D, 0x0B, 0x0F, 0x14])
+                guard let mutated = mutate(messages, index, mutation) else { continue }
+                var sealer = try RecordProtection(parameters: parameters, key: keys.key, iv: keys.iv)
+                var out = ByteBuffer()
+                for message in mutated { try sealer.seal(contentType: .handshake, plaintext: message, into: &out) }
+                for record in clear { pair.absorbClient(pair.client.receive(record)) }
+                pair.absorbClient(pair.client.receive(out))
+                let label = "1.3 server message \(index) \(mutation)"
+                let error = pair.clientLog.closeError
+                switch (index, mutation) {
+                case (4, .drop):
+                    XCTAssertFalse(pair.clientLog.isClosed, label)  // waits for the Finished
+                    XCTAssertNil(pair.clientLog.summary, label)
+                case (4, .duplicate):
+                    // After its Finished the client reads under the server's application keys.
+                    XCTAssertNotNil(pair.clientLog.summary, label)
+                    XCTAssertEqual(error?.code, .badRecordMAC, label)
+                case (1, .drop):
+                    // Without the request in its transcript the server's signature fails.
+                    XCTAssertEqual(error?.code, .decryptError, label)
+                default:
+                    XCTAssertNil(pair.clientLog.summary, label)
+                    XCTAssertEqual(error?.code, .unexpectedMessage, "\(label): \(String(describing: error))")
+                }
             }
         }
     }

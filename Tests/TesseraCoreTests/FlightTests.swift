@@ -17,6 +17,24 @@ enum ExpectedFlights {
         "C:ClientHello", "S:ServerHello", "S:NewSessionTicket", "S:CCS", "S:Finished", "C:CCS", "C:Finished",
     ]
 
+    // Client certificates "in the usual places" (RFC 5246 §7.3, RFC 8446 §2).
+    static let full12ClientAuth: Flight = [
+        "C:ClientHello", "S:ServerHello", "S:Certificate", "S:ServerKeyExchange", "S:CertificateRequest",
+        "S:ServerHelloDone", "C:Certificate", "C:ClientKeyExchange", "C:CertificateVerify", "C:CCS", "C:Finished",
+        "S:CCS", "S:Finished",
+    ]
+    /// An empty client Certificate has no CertificateVerify (RFC 5246 §7.4.8).
+    static let full12EmptyClientCertificate: Flight = full12ClientAuth.filter { $0 != "C:CertificateVerify" }
+    static let full13ClientAuth: Flight = [
+        "C:ClientHello", "S:ServerHello", "S:CCS", "S:EncryptedExtensions", "S:CertificateRequest", "S:Certificate",
+        "S:CertificateVerify", "S:Finished", "C:CCS", "C:Certificate", "C:CertificateVerify", "C:Finished",
+    ]
+    static let full13EmptyClientCertificate: Flight = full13ClientAuth.filter { $0 != "C:CertificateVerify" }
+    /// RFC 8446 §4.3.2: never a CertificateRequest with a PSK.
+    static let resumed13: Flight = [
+        "C:ClientHello", "S:ServerHello", "S:CCS", "S:EncryptedExtensions", "S:Finished", "C:CCS", "C:Finished",
+    ]
+
     /// Both sides' sent messages merged in the order they were produced: each side's own order
     /// is kept and a side's flight starts when the other's ends.
     static func record(_ pair: Pair) -> Flight {
