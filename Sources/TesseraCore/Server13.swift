@@ -51,7 +51,12 @@ enum Server13Start {
         }
         // RFC 8446 §9.2: a TLS 1.3 ClientHello without these is missing_extension.
         guard let clientSchemes else { throw TLSError(.missingExtension, "ClientHello without signature_algorithms") }
-        guard let clientShares else { throw TLSError(.missingExtension, "ClientHello without key_share") }
+        // RFC 8446 §9.2: a PSK-only hello (psk_ke) may leave out key_share and supported_groups;
+        // it can then only resume.
+        let pskOnlyHello = configuration.allowPSKKE && offeredPSKs != nil && pskModes.contains(.pskKE) && clientShares == nil
+        guard let clientShares = clientShares ?? (pskOnlyHello ? [] : nil) else {
+            throw TLSError(.missingExtension, "ClientHello without key_share")
+        }
         // RFC 8446 §4.2.8: no two shares for one group, and only groups it supports.
         guard Set(clientShares.map(\.group)).count == clientShares.count,
               clientShares.allSatisfy({ clientGroups.contains($0.group) }) else {
@@ -88,9 +93,9 @@ enum Server13Start {
             ServerPSKPolicy(configuration: configuration, provider: $0, now: configuration.clock.now())
         }
         // RFC 8446 §4.2.9: psk_ke (no (EC)DHE) only when allowed and the client offers no
-        // psk_dhe_ke, which is always preferred. Such a resumption needs no key share, so it is
+        // psk_dhe_ke (or sent no key share to do it with); psk_dhe_ke is preferred. Such a resumption needs no key share, so it is
         // decided before a missing share could ask for another hello.
-        let pskKEOnly = configuration.allowPSKKE && pskModes.contains(.pskKE) && !pskModes.contains(.pskDHEKE)
+        let pskKEOnly = configuration.allowPSKKE && pskModes.contains(.pskKE) && (!pskModes.contains(.pskDHEKE) || pskOnlyHello)
         var resumed: (index: Int, session: SessionState)?
         if pskKEOnly, let offeredPSKs, let policy {
             resumed = try policy.select(

@@ -387,6 +387,41 @@ final class ClientAuthTests: XCTestCase {
         XCTAssertEqual(second.clientLog.rejected, 1)
     }
 
+    /// RFC 8446 §9.2: a psk_ke hello may carry neither key_share nor supported_groups; a
+    /// server allowing psk_ke resumes it (a hand-built hello: our client always sends a share).
+    func testPSKOnlyHelloWithoutKeyShareResumes() throws {
+        let world = pskWorld(serverAllows: true, clientModes: [.pskKE])
+        let session = try XCTUnwrap(connect(world, session: nil).clientLog.issued.first)
+        let ticket = try XCTUnwrap(session.ticket)
+        let hash = try XCTUnwrap(session.cipherSuite.parameters?.hash)
+        let identity = PSKIdentity(identity: ticket, obfuscatedTicketAge: session.ticketAgeAdd ?? 0)
+        var hello = ClientHello(
+            legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: [], cipherSuites: [session.cipherSuite],
+            compressionMethods: [0],
+            extensions: [
+                .serverName(["localhost"]), .supportedVersionsOffered([.tls13]), .signatureAlgorithms([.ecdsaSecp256r1SHA256]),
+                .pskKeyExchangeModes([.pskKE]),
+                .preSharedKeyOffered(OfferedPSKs(identities: [identity], binders: [[UInt8](repeating: 0, count: hash.outputLength)])),
+            ])
+        let binder = try XCTUnwrap(PSKBinder.compute(psk: session.masterSecret, hash: hash, hello: hello, prefix: nil))
+        hello.extensions[hello.extensions.count - 1] = .preSharedKeyOffered(OfferedPSKs(identities: [identity], binders: [binder]))
+        var server = ServerConnection(configuration: world.server)
+        let actions = server.receive(record(.handshake, Array(HandshakeMessage.clientHello(hello).encoded(version: .tls12).readableBytesView)))
+        var sent: [ByteBuffer] = []
+        for action in actions {
+            switch action {
+            case .send(let bytes): sent.append(contentsOf: splitRecords(bytes))
+            case .closed(let error): XCTFail("server closed: \(String(describing: error))")
+            default: continue
+            }
+        }
+        let first = try XCTUnwrap(sent.first)
+        let body = try XCTUnwrap(first.getSlice(at: first.readerIndex + 9, length: first.readableBytes - 9))
+        let serverHello = try ServerHello(decoding: body)
+        XCTAssertFalse(serverHello.extensions.contains(.keyShare))
+        XCTAssertEqual(serverHello.extensions.first(.preSharedKey), .preSharedKeySelected(0))
+    }
+
     /// Both modes offered: psk_dhe_ke stays preferred.
     func testPSKDHEKEPreferredWhenBothOffered() throws {
         let world = pskWorld(serverAllows: true, clientModes: nil)
