@@ -363,6 +363,7 @@ struct WaitServerHello: Sendable {
         // next message; anything else is a full handshake.
         if !offer.sessionID.isEmpty {
             if hello.sessionID == offer.sessionID {
+                negotiated.transcript.stopRetaining()  // no certificate in an abbreviated handshake
                 negotiated.sessionID = session.sessionID.isEmpty ? hello.sessionID : session.sessionID
                 return try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
             }

@@ -142,6 +142,31 @@ final class ClientAuthInteropTests: InteropTestCase {
         }
     }
 
+    /// A client certificate the server's -CAfile does not vouch for (a self-signed one) is
+    /// refused with unknown_ca under -verify_return_error, as openssl s_server does.
+    func testUntrustedOpenSSLClientCertificateIsRefusedByTesseraServer() throws {
+        let tessera = try TesseraCLI.require(.server)
+        let fixtures = try CertificateFixtures.shared()
+        for version in Self.versions {
+            try runVersion(version) {
+                let port = try PortAllocator.next()
+                let server = try startTesseraAuthServer(tessera, port: port, version: version, fixtures: fixtures)
+                let client = try startOpenSSLClient(port: port, version: version, identity: fixtures.ecdsaP384)
+                try withDiagnostics([server, client]) {
+                    try client.waitUntil("openssl s_client received an alert", timeout: 20, failOnExit: false) {
+                        !self.messageTrace(client).fatalAlerts.isEmpty
+                    }
+                }
+                client.closeStdin()
+                _ = try? client.waitForExit(timeout: 10)
+                let alerts = messageTrace(client).fatalAlerts
+                XCTAssertEqual(alerts.count, 1, "\(version): \(alerts)\n\(client.diagnostics)")
+                XCTAssertTrue(alerts.first.map { $0.hasPrefix("<<< ") && $0.hasSuffix(" unknown_ca") } == true, "\(version): \(alerts)")
+                server.terminate()
+            }
+        }
+    }
+
     // MARK: tessera s_client → openssl s_server
 
     func testTesseraClientCertificateToOpenSSLServer() throws {
