@@ -93,8 +93,9 @@ enum Server13Start {
             ServerPSKPolicy(configuration: configuration, provider: $0, now: configuration.clock.now())
         }
         // RFC 8446 §4.2.9: psk_ke (no (EC)DHE) only when allowed and the client offers no
-        // psk_dhe_ke (or sent no key share to do it with); psk_dhe_ke is preferred. Such a resumption needs no key share, so it is
-        // decided before a missing share could ask for another hello.
+        // psk_dhe_ke (or sent no key share to run it with); psk_dhe_ke is preferred. Such a
+        // resumption needs no key share, so it is decided before a missing share could ask for
+        // another hello.
         let pskKEOnly = configuration.allowPSKKE && pskModes.contains(.pskKE) && (!pskModes.contains(.pskDHEKE) || pskOnlyHello)
         var resumed: (index: Int, session: SessionState)?
         if pskKEOnly, let offeredPSKs, let policy {

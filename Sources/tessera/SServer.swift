@@ -240,19 +240,15 @@ struct SServer: ParsableCommand {
 
     /// openssl s_server's -verify / -Verify / -CAfile / -verify_return_error.
     private func configureClientAuthentication(_ configuration: inout TLSConfiguration) throws {
-        guard verify != nil || verifyRequired != nil else {
-            guard caFile == nil, !verifyReturnError else {
-                throw CommandError("-CAfile and -verify_return_error need -verify or -Verify")
-            }
-            return
-        }
-        guard verify == nil || verifyRequired == nil else { throw CommandError("-verify and -Verify exclude each other") }
-        configuration.clientAuthentication = verifyRequired != nil ? .required : .optional
-        configuration.certificateVerification = verifyReturnError ? .required : .reportOnly
         if let caFile {
             guard FileManager.default.isReadableFile(atPath: caFile) else { throw CommandError("cannot read -CAfile \(caFile)") }
             configuration.trustRoots = .pemFile(caFile)
         }
+        // Like openssl, -CAfile and -verify_return_error alone are accepted and change nothing.
+        guard verify != nil || verifyRequired != nil else { return }
+        guard verify == nil || verifyRequired == nil else { throw CommandError("-verify and -Verify exclude each other") }
+        configuration.clientAuthentication = verifyRequired != nil ? .required : .optional
+        configuration.certificateVerification = verifyReturnError ? .required : .reportOnly
     }
 
     private func loadCredentials(into configuration: inout TLSConfiguration) throws {
