@@ -58,9 +58,13 @@ public struct Transcript: Sendable {
             buffered.append(contentsOf: raw)
             state = .buffering(buffered)
         case .sha256(var hasher):
+            // swift-crypto's hash state is copy-on-write: drop the enum's reference first, or
+            // every update would copy the whole context.
+            state = .buffering([])
             hasher.update(bufferPointer: raw)
             state = .sha256(hasher)
         case .sha384(var hasher):
+            state = .buffering([])
             hasher.update(bufferPointer: raw)
             state = .sha384(hasher)
         }

@@ -172,6 +172,64 @@ final class SessionInteropTests: InteropTestCase {
         XCTAssertTrue(nginx.process.isRunning, "nginx died\n\(nginx.process.diagnostics)\nerror.log: \(nginx.errorLogTail)")
     }
 
+    /// The same rotation in TLS 1.3 (issue 5): nginx [A, B] issues PSK tickets under A; with
+    /// [B, A] it resumes a ticket under A and its NewSessionTickets (after every TLS 1.3
+    /// handshake, RFC 8446 §4.6.1) are under B, which tessera keeps and `-sess_out` saves; with [B]
+    /// only, that session resumes and the first falls back to a full handshake.
+    func testTesseraClientKeepsTLS13TicketFromNginxAcrossKeyRotation() throws {
+        let tessera = try TesseraCLI.require(.client)
+        let identity = try CertificateFixtures.shared().ecdsaP256
+        let keyA = try makeNginxTicketKey("ticket13-A.key")
+        let keyB = try makeNginxTicketKey("ticket13-B.key")
+        let port = try PortAllocator.next()
+        let nginx = try startNginx(port: port, identity: identity, ticketKeys: [keyA.file, keyB.file], protocols: "TLSv1.3", name: "nginx13")
+        let s1 = file("s13-1.pem"), s2 = file("s13-2.pem")
+        // The tickets arrive after the handshake: send a request and read until nginx closes.
+        let request = file("request13.txt")
+        try Data("GET / HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8).write(to: request)
+
+        func run(_ extra: [String], _ name: String) throws -> PeerProcess {
+            let args = ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", "-tls1_3", "-ign_eof",
+                        "-CAfile", identity.certificate.path] + extra
+            let client = try launch(name, tessera, args, input: .file(request))
+            try client.waitForExit(timeout: 20)
+            return client
+        }
+
+        // [A, B]: a full handshake, tickets under A.
+        let first = try run(["-sess_out", s1.path], "tessera13-1")
+        XCTAssertEqual(first.exitStatus, 0, first.diagnostics)
+        XCTAssertEqual(HandshakeReport.all(first.stdoutText()).first?.kind, .new, first.diagnostics)
+        XCTAssertTrue(first.stdoutText().contains("ok"), "no HTTP answer from nginx\n\(first.diagnostics)")
+        let session1 = try SessionFile.load(s1)
+        XCTAssertEqual(session1.sslVersion, 0x0304, "s1 should be a TLS 1.3 session")
+        XCTAssertEqual(session1.ticketKeyName, keyA.keyName,
+                       "s1's ticket should carry A's name \(SessionFile.hex(keyA.keyName)), got \(SessionFile.hex(session1.ticketKeyName))")
+
+        // [B, A]: the ticket under A still decrypts; the new tickets are under B.
+        try nginx.reload(ticketKeys: [keyB.file, keyA.file])
+        let second = try run(["-sess_in", s1.path, "-sess_out", s2.path], "tessera13-2")
+        XCTAssertEqual(second.exitStatus, 0, second.diagnostics)
+        XCTAssertEqual(HandshakeReport.all(second.stdoutText()).first?.kind, .reused, "expected 'Reused, TLSv1.3'\n\(second.diagnostics)")
+        if let session2 = try SessionFile.loadIfPresent(s2) {
+            XCTAssertEqual(session2.ticketKeyName, keyB.keyName,
+                           "s2 should hold a ticket named B \(SessionFile.hex(keyB.keyName)), got \(SessionFile.hex(session2.ticketKeyName))")
+            XCTAssertNotEqual(session2.ticket, session1.ticket)
+        } else {
+            XCTFail("tessera s_client -sess_out wrote no s2\n\(second.diagnostics)")
+        }
+
+        // [B] only: the new session resumes, the one under A falls back to a full handshake.
+        try nginx.reload(ticketKeys: [keyB.file])
+        let third = try run(["-sess_in", s2.path], "tessera13-3")
+        XCTAssertEqual(third.exitStatus, 0, third.diagnostics)
+        XCTAssertEqual(HandshakeReport.all(third.stdoutText()).first?.kind, .reused, "s2 (ticket under B) should resume under [B]\n\(third.diagnostics)")
+        let fallback = try run(["-sess_in", s1.path], "tessera13-4")
+        XCTAssertEqual(fallback.exitStatus, 0, fallback.diagnostics)
+        XCTAssertEqual(HandshakeReport.all(fallback.stdoutText()).first?.kind, .new, "s1 (ticket under A) should fall back under [B]\n\(fallback.diagnostics)")
+        XCTAssertTrue(nginx.process.isRunning, "nginx died\n\(nginx.process.diagnostics)\nerror.log: \(nginx.errorLogTail)")
+    }
+
     // MARK: 3. Session files crossing between openssl and tessera
 
     /// A file from `openssl s_client -sess_out` resumes in `tessera s_client -sess_in`.

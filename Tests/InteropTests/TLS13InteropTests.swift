@@ -297,6 +297,47 @@ final class TLS13InteropTests: InteropTestCase {
         XCTAssertTrue(server.stdoutText().contains("Reused, TLSv1.3"), "tessera s_server did not report the resumption\n\(server.diagnostics)")
     }
 
+    // MARK: Ed25519 certificates (RFC 8446 §4.2.3, RFC 8410)
+
+    /// An Ed25519 key and self-signed certificate for localhost, made by openssl.
+    private func ed25519Identity() throws -> CertificateFixtures.Identity {
+        let openssl = try Locations.requireTool("openssl", package: "openssl")
+        let key = file("ed25519.key"), certificate = file("ed25519.crt")
+        for args in [["genpkey", "-algorithm", "ed25519", "-out", key.path],
+                     ["req", "-x509", "-new", "-key", key.path, "-out", certificate.path, "-days", "2", "-subj", "/CN=localhost",
+                      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"]] {
+            let result = try PeerProcess.run(openssl, args, in: workDirectory, timeout: 30)
+            guard result.status == 0 else { throw HarnessError.mismatch("openssl \(args.joined(separator: " ")): \(result.stderr)") }
+        }
+        return CertificateFixtures.Identity(name: "ed25519", certificate: certificate, key: key)
+    }
+
+    /// tessera s_client verifies openssl s_server's Ed25519 certificate and signature, and the reverse.
+    func testEd25519CertificatesBothWays() throws {
+        let tessera = try TesseraCLI.require(.client)
+        let identity = try ed25519Identity()
+        try runLabeled("tessera client, openssl server") {
+            let port = try PortAllocator.next()
+            let server = try startOpenSSL13Server(port: port, identity: identity, name: "openssl-ed25519")
+            let client = try startTessera13Client(tessera, port: port, extra: ["-CAfile", identity.certificate.path, "-verify_return_error"], name: "tessera-ed25519")
+            try lineExchange(server: server, client: client, marker: "ed25519-a")
+            let text = client.stdoutText()
+            XCTAssertTrue(text.contains("Peer signature type: Ed25519"), client.diagnostics)
+            XCTAssertTrue(text.contains("Verification: OK"), client.diagnostics)
+            assertTessera13Report(client, cipher: nil, "Ed25519")
+        }
+        try runLabeled("openssl client, tessera server") {
+            let port = try PortAllocator.next()
+            let server = try startTessera13Server(tessera, port: port, identity: identity, name: "tessera-server-ed25519")
+            let client = try startOpenSSL13Client(port: port, extra: ["-CAfile", identity.certificate.path, "-verify_return_error"], brief: false, name: "openssl-client-ed25519")
+            try lineExchange(server: server, client: client, marker: "ed25519-b")
+            let text = client.stdoutText()
+            XCTAssertTrue(text.contains("Peer signature type: Ed25519"), client.diagnostics)
+            XCTAssertTrue(text.contains("Verify return code: 0 (ok)"), client.diagnostics)
+            server.terminate()
+        }
+    }
+
     func testTesseraClientResumesWithOpenSSLServerThroughSessionFile() throws {
         let tessera = try TesseraCLI.require(.client)
         let fixtures = try CertificateFixtures.shared()

@@ -45,6 +45,43 @@ final class TLS13Tests: XCTestCase {
         }
     }
 
+    /// RFC 8446 §4.2.3 / RFC 8422 §5.1.3 (as updated by RFC 8446): an Ed25519 certificate signs
+    /// with the ed25519 scheme in both versions, end to end between our client and server.
+    func testEd25519CertificateInBothVersions() throws {
+        let key = SigningKey.generateEd25519()
+        let chain = try CertificateChain.selfSigned(commonName: "localhost", key: key)
+        for version in [ProtocolVersion.tls13, .tls12] {
+            var client = clientConfiguration()
+            client.maximumVersion = version
+            var server = serverConfiguration((chain, key))
+            server.maximumVersion = version
+            var pair = Pair(client: client, server: server)
+            pair.handshake()
+            let label = "Ed25519 \(version)"
+            guard let summary = pair.clientLog.summary else {
+                XCTFail("\(label): \(String(describing: pair.clientLog.closeError)) / \(String(describing: pair.serverLog.closeError))")
+                continue
+            }
+            XCTAssertEqual(summary.version, version, label)
+            XCTAssertEqual(summary.peerSignatureScheme, .ed25519, label)
+            exchange(&pair, label)
+        }
+    }
+
+    /// A client that does not accept ed25519 cannot be served by an Ed25519-only server: the
+    /// server has no signature scheme in common (RFC 8446 §4.4.2.2) and says handshake_failure.
+    func testEd25519ServerWithClientRefusingEd25519Fails() throws {
+        let key = SigningKey.generateEd25519()
+        let chain = try CertificateChain.selfSigned(commonName: "localhost", key: key)
+        var client = config13(clientConfiguration())
+        client.signatureSchemes = [.ecdsaSecp256r1SHA256, .rsaPSSRSAESHA256]
+        var pair = Pair(client: client, server: config13(serverConfiguration((chain, key))))
+        pair.handshake()
+        XCTAssertNil(pair.clientLog.summary)
+        XCTAssertNil(pair.serverLog.summary)
+        XCTAssertNotNil(pair.serverLog.closeError, "the server should refuse")
+    }
+
     func testFlightFollowsTheTable() {
         var pair = Pair(client: config13(clientConfiguration()), server: config13(serverConfiguration()))
         pair.handshake()

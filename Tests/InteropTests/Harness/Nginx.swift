@@ -89,9 +89,10 @@ extension InteropTestCase {
     }
 
     /// Starts nginx on 127.0.0.1:port serving `location / { return 200 "ok\n"; }` over TLS 1.2
-    /// with tickets under `ticketKeys` (first encrypts) and no session cache, and waits until it listens.
+    /// (or `protocols`, nginx's `ssl_protocols` value) with tickets under `ticketKeys` (first
+    /// encrypts) and no session cache, and waits until it listens.
     func startNginx(
-        port: Int, identity: CertificateFixtures.Identity, ticketKeys: [URL], name: String = "nginx"
+        port: Int, identity: CertificateFixtures.Identity, ticketKeys: [URL], protocols: String = "TLSv1.2", name: String = "nginx"
     ) throws -> NginxServer {
         let nginx = try Locations.requireTool("nginx", package: "nginx-light")
         let name = reserveName(name)
@@ -119,7 +120,7 @@ extension InteropTestCase {
                     server_name localhost;
                     ssl_certificate \(identity.certificate.path);
                     ssl_certificate_key \(identity.key.path);
-                    ssl_protocols TLSv1.2;
+                    ssl_protocols \(protocols);
                     ssl_session_tickets on;
                     ssl_session_cache off;
                     ssl_session_timeout 5m;
