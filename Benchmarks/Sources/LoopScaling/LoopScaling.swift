@@ -27,7 +27,7 @@ import Darwin
 /// key, as a server with one TLSContext has) and `separate` (each loop its own world and ring:
 /// nothing shared but the process). Rounds alternate 1 and 2 loops; the median round is reported.
 ///
-///   LoopScaling [--handshakes N] [--rounds R] [--versions 1.2,1.3] [--variants shared,separate]
+///   LoopScaling [--handshakes N] [--rounds R] [--versions 1.2,1.3] [--variants shared,separate] [--loops 1,2]
 ///
 /// Build and run: Benchmarks/run-loops.sh (release build).
 @main
@@ -54,7 +54,7 @@ struct LoopScaling {
         var cores: [Int: [Double]] = [1: [], 2: []]
         var steal: [Int: [Double]] = [1: [], 2: []]
         for _ in 0..<options.rounds {
-            for loops in [1, 2] {
+            for loops in options.loopCounts {
                 let worlds = try (0..<loops).map { _ in variant == .shared ? shared : try TesseraWorld(version: version) }
                 let result = try run(loops: loops, worlds: worlds, version: version, handshakes: options.handshakes)
                 rates[loops]!.append(result.handshakesPerSecond)
@@ -62,6 +62,13 @@ struct LoopScaling {
                 cores[loops]!.append(result.coresUsed)
                 steal[loops]!.append(result.stealShare)
             }
+        }
+        guard options.loopCounts == [1, 2] else {
+            for loops in options.loopCounts {
+                print("\(label)_\(loops)loop_handshakes_per_second \(Int(median(rates[loops]!).rounded())) 1/s")
+                print("\(label)_\(loops)loop_cpu_per_handshake \(Int(median(cpu[loops]!).rounded())) ns")
+            }
+            return
         }
         let rate1 = median(rates[1]!), rate2 = median(rates[2]!)
         print("\(label)_1loop_handshakes_per_second \(Int(rate1.rounded())) 1/s")
@@ -82,7 +89,7 @@ struct LoopScaling {
         var handshakesPerSecond: Double
         /// Thread CPU of the loops' threads per handshake (both sides, plus the event-loop task).
         var cpuPerHandshake: Double
-        /// Process CPU (getrusage, user + system) over wall time while the streams ran: 2.0 means
+        /// Process CPU (all threads) over wall time while the streams ran: 2.0 means
         /// both loops had a core all the time.
         var coresUsed: Double
         /// The machine's steal time (/proc/stat: CPU the hypervisor gave to other guests) as a share
@@ -196,12 +203,11 @@ final class Stream: @unchecked Sendable {  // touched only on `loop` after start
     }
 }
 
-/// User + system CPU of the whole process.
+/// CPU time of the whole process, all threads (CLOCK_PROCESS_CPUTIME_ID).
 func processCPUNanoseconds() -> UInt64 {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
-    func ns(_ t: timeval) -> UInt64 { UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_usec) * 1000 }
-    return ns(usage.ru_utime) + ns(usage.ru_stime)
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 /// The aggregate `cpu` line of /proc/stat (ticks): all of it and the steal column.
@@ -237,6 +243,8 @@ struct Options {
     var rounds = 5
     var versions: [ProtocolVersion] = [.tls12, .tls13]
     var variants: [Variant] = [.shared, .separate]
+    /// Only for profiling one configuration (`--loops 2`); the ratio needs both.
+    var loopCounts = [1, 2]
 
     struct UsageError: Error, CustomStringConvertible {
         var description: String
@@ -257,6 +265,8 @@ struct Options {
                     default: throw UsageError(description: "unknown version \($0)")
                     }
                 }
+            case "--loops":
+                loopCounts = value.split(separator: ",").compactMap { Int($0) }.filter { $0 == 1 || $0 == 2 }
             case "--variants":
                 variants = try value.split(separator: ",").map {
                     guard let variant = Variant(rawValue: String($0)) else { throw UsageError(description: "unknown variant \($0)") }
