@@ -6,26 +6,35 @@
 #
 #   Benchmarks/run-all.sh [handshakes] [records]   (passed to run-openssl.sh; defaults 2000 20000)
 #
-# Raw output is kept in Benchmarks/.build-results/ (openssl.txt, the benchmark's JMH JSON and its
-# text log). The Swift side is read from `--format jmh`: for each benchmark, the p50 over its
-# iterations of the custom `client CPU (ns)` / `server CPU (ns)` / `heap per connection (B)`
-# metrics. Totals are the sum of the client and server p50s. Set SKIP_SWIFT=1 to re-print the
-# table from the last run's files without running anything.
+# The Swift benchmarks run REPEAT times (default 3) and OpenSSL's program once before and once
+# after each of them; every figure is the median over those runs (this VM's speed drifts by tens
+# of percent within minutes, so one run of each, minutes apart, can be off by that much).
+# The Swift side is read from `--format jmh`: for each benchmark, the p50 over its iterations of
+# the custom `client CPU (ns)` / `server CPU (ns)` / `heap per connection (B)` metrics; totals are
+# the sum of the client and server figures. Raw output stays in Benchmarks/.build-results/
+# (openssl-N.txt, run-N.jmh.json, swift-benchmark-N.log). SKIP_SWIFT=1 re-prints the table
+# from those files without running anything.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 results="$here/.build-results"
 mkdir -p "$results"
+REPEAT="${REPEAT:-3}"
 
 if [ "${SKIP_SWIFT:-0}" != 1 ]; then
+  rm -f "$results"/*.jmh.json "$results"/openssl-*.txt
   echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$results/load.txt"
-  "$here/run-openssl.sh" "$@" | tee "$results/openssl.txt"
-  rm -f "$results"/*.jmh.json
-  (cd "$here" && swift package --allow-writing-to-package-directory benchmark \
-     --filter '.*(full handshake|resumed handshake|16KiB record|heap per connection|chain verification)' \
-     --format jmh --path "$results" 2>&1 | tee "$results/swift-benchmark.log" | grep -E '^(Build|error|Running|Benchmark|.*failed)' || true)
-  # OpenSSL again after the Swift run: this VM's speed drifts (steal time, neighbours), so the
-  # OpenSSL column is the mean of both runs and the drift between them is printed.
-  "$here/run-openssl.sh" "$@" > "$results/openssl-after.txt"
+  "$here/run-openssl.sh" "$@" | tee "$results/openssl-0.txt"
+  for run in $(seq 1 "$REPEAT"); do
+    (cd "$here" && swift package --allow-writing-to-package-directory benchmark \
+       --filter '.*(full handshake|resumed handshake|16KiB record|heap per connection|chain verification)' \
+       --format jmh --path "$results" > "$results/swift-benchmark-$run.log" 2>&1) \
+      || { tail -20 "$results/swift-benchmark-$run.log"; exit 1; }
+    mv "$results/Current_run.jmh.json" "$results/run-$run.jmh.json"
+    # OpenSSL after every Swift run: this VM's speed drifts (steal time, neighbours), so each
+    # column is the median over runs spread across the same stretch of time.
+    "$here/run-openssl.sh" "$@" > "$results/openssl-$run.txt"
+    echo "== run $run of $REPEAT done, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  done
   echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results/load.txt"
 fi
 
@@ -33,30 +42,37 @@ python3 - "$results" <<'PY'
 import glob, json, sys
 
 results = sys.argv[1]
+import statistics
+
 def read_openssl(path):
     values = {}
-    try:
-        for line in open(path):
-            parts = line.split()
-            if len(parts) == 3 and not line.startswith("#"):
-                values[parts[0]] = float(parts[1])
-    except FileNotFoundError:
-        pass
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 3 and not line.startswith("#"):
+            values[parts[0]] = float(parts[1])
     return values
 
-before = read_openssl(f"{results}/openssl.txt")
-after = read_openssl(f"{results}/openssl-after.txt")
-ossl = {k: (v + after[k]) / 2 if k in after else v for k, v in before.items()}
+openssl_runs = [read_openssl(p) for p in sorted(glob.glob(f"{results}/openssl-*.txt"))]
+if not openssl_runs:
+    sys.exit("run-all.sh: no OpenSSL output in .build-results")
+ossl = {k: statistics.median(r[k] for r in openssl_runs if k in r) for k in openssl_runs[0]}
 
-jmh_files = sorted(glob.glob(f"{results}/*.jmh.json"))
+jmh_files = sorted(glob.glob(f"{results}/run-*.jmh.json"))
 if not jmh_files:
-    sys.exit("run-all.sh: no JMH output from swift package benchmark (see .build-results/swift-benchmark.log)")
+    sys.exit("run-all.sh: no JMH output from swift package benchmark (see .build-results/swift-benchmark-N.log)")
+swift_runs = []
+for path in jmh_files:
+    run = {}
+    for element in json.load(open(path)):
+        name = element["benchmark"].split(".", 3)[-1].replace("_", " ")  # package.benchmark.<target>.<name>
+        metrics = {k: v["scorePercentiles"]["50.0"] for k, v in (element.get("secondaryMetrics") or {}).items()}
+        metrics["throughput"] = element["primaryMetric"]["scorePercentiles"]["50.0"]
+        run[name] = metrics
+    swift_runs.append(run)
 swift = {}
-for element in json.load(open(jmh_files[-1])):
-    name = element["benchmark"].split(".", 3)[-1].replace("_", " ")  # package.benchmark.<target>.<name>
-    metrics = {k: v["scorePercentiles"]["50.0"] for k, v in (element.get("secondaryMetrics") or {}).items()}
-    metrics["throughput"] = element["primaryMetric"]["scorePercentiles"]["50.0"]
-    swift[name] = metrics
+for name in swift_runs[0]:
+    swift[name] = {m: statistics.median(r[name][m] for r in swift_runs if name in r and m in r[name])
+                   for m in swift_runs[0][name]}
 
 def sw(bench, metric):
     m = swift.get(bench)
@@ -116,11 +132,18 @@ for label, t, n, o, unit in rows:
     print(f"| {label} | {fmt(t, unit)} | {fmt(n, unit)} | {fmt(o, unit)} | {ratio(t, n)} | {ratio(t, o)} |")
 if verify is not None:
     print(f"\nTessera chain verification alone (what its client skips above; swift-nio-ssl's and OpenSSL's clients verify): {verify:.1f} µs p50 wall clock")
-if after:
-    drift = [after[k] / before[k] for k in before if k.endswith("_cpu") and k in after and before[k] > 0]
-    drift.sort()
-    print(f"OpenSSL column: mean of the runs before and after the Swift benchmarks; after ÷ before per line: "
-          f"{drift[0]:.2f}–{drift[-1]:.2f} (median {drift[len(drift)//2]:.2f}), the machine's drift during the run")
+total_keys = [k for k in ossl if k.endswith("_total_cpu")]
+print(f"Medians over {len(swift_runs)} Swift run(s) and {len(openssl_runs)} OpenSSL run(s). Spread (max ÷ min over the runs) of "
+      "OpenSSL's handshake totals: " + ", ".join(
+          f"{k.replace('_handshake_total_cpu', '')} {max(r[k] for r in openssl_runs) / min(r[k] for r in openssl_runs):.2f}"
+          for k in total_keys))
+if len(swift_runs) > 1:
+    parts = []
+    for name in sorted(swift):
+        vals = [r[name]["server CPU (ns)"] for r in swift_runs if name in r and "server CPU (ns)" in r[name]]
+        if "handshake" in name and len(vals) > 1 and min(vals) > 0:
+            parts.append(f"{name} {max(vals) / min(vals):.2f}")
+    print("Spread (max ÷ min over the runs) of the Swift server CPU p50s: " + ", ".join(parts))
 tickets = [os_("tls13_full_handshake_tickets"), os_("tls13_resumed_handshake_tickets")]
 print(f"OpenSSL TLS 1.3 NewSessionTickets read per handshake: full {tickets[0]}, resumed {tickets[1]} "
       "(Tessera checks 2 and 1 on every iteration; BoringSSL sends 2 by default)")
