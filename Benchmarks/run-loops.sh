@@ -12,6 +12,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 swift build -c release --product LoopScaling >&2
-echo "# busiest processes before the run:"
-top -bn1 -o %CPU | sed -n '8,12p' | awk '{printf "#   %s %s%% %s\n", $1, $9, $12}'
+echo "# busiest processes before the run (pid, %cpu since start, command):"
+ps -eo pid=,pcpu=,comm= --sort=-pcpu | head -5 | sed 's/^/#   /'
 exec "$(swift build -c release --show-bin-path)/LoopScaling" "$@"
