@@ -21,11 +21,40 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", exact: "1.6.1"),
     ],
     targets: [
+        // Tessera's in-memory client/server pair and the benchmark identity, shared by the
+        // benchmark slots and LoopScaling so that both measure the same handshakes.
+        .target(
+            name: "TesseraBenchSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "TesseraCore", package: "Tessera"),
+                .product(name: "TesseraCrypto", package: "Tessera"),
+                .product(name: "TesseraSessions", package: "Tessera"),
+                .product(name: "TesseraWire", package: "Tessera"),
+            ],
+            path: "Sources/TesseraBenchSupport"
+        ),
+        // Ticket-resumed handshakes on 1 vs 2 NIO event loops sharing one TicketKeyRing: a
+        // throughput (wall-clock) figure, so a plain program rather than a `swift package
+        // benchmark` target. Run with run-loops.sh.
+        .executableTarget(
+            name: "LoopScaling",
+            dependencies: [
+                "TesseraBenchSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "TesseraCore", package: "Tessera"),
+                .product(name: "TesseraSessions", package: "Tessera"),
+                .product(name: "TesseraWire", package: "Tessera"),
+            ],
+            path: "Sources/LoopScaling"
+        ),
         // DESIGN.md §8: in-memory TLS 1.2 handshakes, bulk records and memory per connection,
         // swift-nio-ssl now (the reference), Tessera in the marked slots once TesseraCore works.
         .executableTarget(
             name: "TLS12Handshake",
             dependencies: [
+                "TesseraBenchSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

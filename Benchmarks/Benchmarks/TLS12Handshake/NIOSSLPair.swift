@@ -2,6 +2,7 @@ import MallocInterposerSwift
 import NIOCore
 import NIOEmbedded
 import NIOSSL
+import TesseraBenchSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,30 @@ final class NIOSSLPair {
             client.trustRoots = .certificates([try BenchmarkIdentity.certificate()])
             return Contexts(client: try NIOSSLContext(configuration: client), server: try NIOSSLContext(configuration: server))
         }
+
+        /// TLS 1.3 only, X25519 (the client lists P-256 after it but sends one key share), the
+        /// P-256 certificate, verified by the client. BoringSSL's TLS 1.3 suites are not
+        /// configurable: with AES hardware (this machine has AES-NI) both sides prefer
+        /// TLS_AES_128_GCM_SHA256, the suite of the other two programs. The server sends
+        /// BoringSSL's default of two NewSessionTickets after the handshake (`num_tickets = 2` in
+        /// ssl/internal.h; swift-nio-ssl does not change it), which the client parses in full
+        /// (tls13_process_new_session_ticket) even with no session cache: the same two tickets
+        /// as in Tessera's and OpenSSL's TLS 1.3 full handshakes.
+        static func tls13() throws -> Contexts {
+            var server = TLSConfiguration.makeServerConfiguration(
+                certificateChain: [.certificate(try BenchmarkIdentity.certificate())],
+                privateKey: .privateKey(try BenchmarkIdentity.privateKey()))
+            server.minimumTLSVersion = .tlsv13
+            server.maximumTLSVersion = .tlsv13
+            server.curves = [.x25519]
+
+            var client = TLSConfiguration.makeClientConfiguration()
+            client.minimumTLSVersion = .tlsv13
+            client.maximumTLSVersion = .tlsv13
+            client.curves = [.x25519, .secp256r1]
+            client.trustRoots = .certificates([try BenchmarkIdentity.certificate()])
+            return Contexts(client: try NIOSSLContext(configuration: client), server: try NIOSSLContext(configuration: server))
+        }
     }
 
     let loop = EmbeddedEventLoop()
@@ -57,13 +82,18 @@ final class NIOSSLPair {
         try server.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: contexts.server))
     }
 
-    /// A full TLS 1.2 handshake: connect both ends (the client's connect writes its ClientHello),
+    /// A full handshake: connect both ends (the client's connect writes its ClientHello),
     /// then move flights until neither side has anything to send.
     func handshake() throws {
         let address = try SocketAddress(ipAddress: "127.0.0.1", port: 443)
         try timed(client: true) { _ = try client.connect(to: address).wait() }
         try timed(client: false) { _ = try server.connect(to: address).wait() }
         try pump()
+    }
+
+    /// The protocol version the client negotiated (nil before the handshake).
+    func negotiatedVersion() throws -> TLSVersion? {
+        try client.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion
     }
 
     /// Moves every pending record across until both directions are quiet.
@@ -120,14 +150,6 @@ final class NIOSSLPair {
         }
         try body()
     }
-}
-
-/// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): immune to the other builds this
-/// shared machine runs (shared/SWIFT-NOTES.md: wall clock swings up to 3x here).
-func threadCPUNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
 /// Net heap bytes allocated and not yet freed, as counted by the benchmark's malloc interposer
