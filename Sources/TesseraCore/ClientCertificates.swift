@@ -74,6 +74,16 @@ enum ServerClientAuth {
         return schemes.isEmpty ? verifiable : schemes
     }
 
+    /// RFC 5246 §7.4.8, RFC 8446 §4.4.3: the client's CertificateVerify must use a scheme from our
+    /// CertificateRequest that fits its key (and the version); otherwise `illegal_parameter`.
+    static func checkScheme(
+        _ scheme: SignatureScheme, key: PeerPublicKey, version: ProtocolVersion, _ configuration: TLSConfiguration
+    ) throws(TLSError) {
+        guard schemes(configuration).contains(scheme), key.canVerify(scheme, version: version) else {
+            throw TLSError(.illegalParameter, "client signed with \(scheme), which was not offered or does not fit its key")
+        }
+    }
+
     /// The client's leaf key; a certificate we cannot use is `bad_certificate` (or
     /// `unsupported_certificate` for a key type we do not handle), as OpenSSL answers.
     static func leafKey(_ certificate: CertificateMessage) throws(TLSError) -> PeerPublicKey? {

@@ -385,11 +385,7 @@ struct WaitClientCertificateVerify12: Sendable {
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .certificateVerify(let verify):
-            // RFC 5246 §7.4.8: a scheme from our CertificateRequest that fits the key.
-            guard ServerClientAuth.schemes(ctx.configuration).contains(verify.scheme),
-                  clientKey.canVerify(verify.scheme, version: .tls12) else {
-                throw TLSError(.illegalParameter, "client signed with \(verify.scheme), which was not offered or does not fit its key")
-            }
+            try ServerClientAuth.checkScheme(verify.scheme, key: clientKey, version: .tls12, ctx.configuration)
             var next = handshake
             guard let messages = next.negotiated.transcript.retainedMessages else {
                 throw TLSError(.internalError, "handshake messages for CertificateVerify were not kept")

@@ -313,10 +313,7 @@ struct WaitClientCertificateVerify13: Sendable {
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .certificateVerify(let verify):
-            guard ServerClientAuth.schemes(ctx.configuration).contains(verify.scheme),
-                  clientKey.canVerify(verify.scheme, version: .tls13) else {
-                throw TLSError(.illegalParameter, "client signed with \(verify.scheme), which was not offered or does not fit its key")
-            }
+            try ServerClientAuth.checkScheme(verify.scheme, key: clientKey, version: .tls13, ctx.configuration)
             let content = TLS13Support.certificateVerifyContent(server: false, transcriptHash: next.transcript.currentHash())
             guard clientKey.verify(signature: verify.signature, data: content, scheme: verify.scheme) else {
                 throw TLSError(.decryptError, "bad client CertificateVerify signature")

@@ -217,7 +217,7 @@ final class HarnessSelfTests: InteropTestCase {
         XCTAssertTrue(report.peerClosedCleanly, "gnutls-cli saw no close_notify reply:\n\(report.text)")
         let trace = messageTrace(server)
         XCTAssertTrue(trace.receivedCloseNotify && trace.sentCloseNotify)
-        XCTAssertEqual(OpenSSLBriefReport(server.stderrText()).cipher, tlsCase.suite.openssl)
+        XCTAssertEqual(OpenSSLBriefReport(server.stderrText()).cipher, tlsCase.suite.openssl, server.diagnostics)
     }
 
     // MARK: curl

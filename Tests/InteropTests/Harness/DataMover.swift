@@ -35,8 +35,8 @@ enum DataMover {
         let serverStatus: Int32?
     }
 
-    /// Runs one exchange: the server sends `toClient`, the client sends `toServer`; once each stdio
-    /// side has received its payload, the client's stdin is closed so it sends close_notify; then
+    /// Runs one exchange: the client sends `toServer`; once a stdio server has received it, the server
+    /// sends `toClient`; once each stdio side has received its payload, the client's stdin is closed so it sends close_notify; then
     /// both exits are awaited and the received data verified.
     ///
     /// - `serverExits`: the server ends after this connection (`s_server -naccept 1`, py_server.py)
@@ -46,8 +46,17 @@ enum DataMover {
         server: Side, client: Side, toServer: Payload, toClient: Payload,
         serverExits: Bool, timeout: TimeInterval = 60
     ) throws -> Outcome {
-        if case .stdio(let s, _) = server { s.write(toClient.data) }
         if case .stdio(let c, _) = client { c.write(toServer.data) }
+        if case .stdio(let s, let mode) = server {
+            // The server's payload goes in only once the client's has arrived, so the handshake is
+            // over by then. openssl s_server drives a handshake from whichever side is readable
+            // first; when stdin wins (SSL_write finishes the handshake), it skips the `-brief`
+            // summary, and the report then lacks its Ciphersuite line (seen in CI under load).
+            try s.waitUntil("server received \(toServer.count) B before it sends", timeout: timeout) {
+                mode.isComplete(s, toServer)
+            }
+            s.write(toClient.data)
+        }
 
         if case .stdio(let c, let mode) = client {
             // Wait for both directions before closing: the client's close must not cut the upload.
