@@ -7,12 +7,13 @@ public enum TLS13: Sendable {
     /// with HkdfLabel = uint16 length || opaque label<7..255> = "tls13 " + Label || opaque context<0..255>.
     /// `label` is given without the "tls13 " prefix (e.g. "key", "c hs traffic").
     public static func hkdfExpandLabel(secret: [UInt8], label: String, context: [UInt8], length: Int, hash: HashAlgorithm) -> [UInt8] {
+        expandLabel(HMACKey(secret, hash: hash), label: label, context: context, length: length)
+    }
+
+    /// HKDF-Expand-Label with the secret already keyed (several labels from one secret).
+    public static func expandLabel(_ secret: HMACKey, label: String, context: [UInt8], length: Int) -> [UInt8] {
         guard length > 0 else { return [] }
-        let info = hkdfLabel(label: label, context: context, length: length)
-        switch hash {
-        case .sha256: return expand(SHA256.self, prk: secret, info: info, length: length)
-        case .sha384: return expand(SHA384.self, prk: secret, info: info, length: length)
-        }
+        return secret.expand(info: hkdfLabel(label: label, context: context, length: length), length: length)
     }
 
     /// RFC 8446 §7.1: Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label,
@@ -23,11 +24,9 @@ public enum TLS13: Sendable {
 
     /// RFC 5869 §2.2 HKDF-Extract(salt, IKM). An empty salt is the same as Hash.length zero bytes
     /// (HMAC pads the key with zeros), which is what RFC 8446 §7.1 means by "0".
+    /// HKDF-Extract is HMAC(salt, IKM) (RFC 5869 §2.2).
     public static func extract(salt: [UInt8], ikm: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        switch hash {
-        case .sha256: return Array(HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: ikm), salt: salt))
-        case .sha384: return Array(HKDF<SHA384>.extract(inputKeyMaterial: SymmetricKey(data: ikm), salt: salt))
-        }
+        HMACKey(salt, hash: hash).mac(ikm)
     }
 
     /// Transcript-Hash of no messages (the context of "derived" and of the binder keys).
@@ -55,24 +54,18 @@ public enum TLS13: Sendable {
     /// The encoded HkdfLabel structure (RFC 8446 §7.1). Labels and contexts we build are far below
     /// 255 bytes; longer ones are truncated to stay encodable rather than trap.
     static func hkdfLabel(label: String, context: [UInt8], length: Int) -> [UInt8] {
-        let fullLabel = Array("tls13 ".utf8) + Array(label.utf8).prefix(249)
+        let labelBytes = label.utf8.prefix(249)
         let context = context.prefix(255)
         var info = [UInt8]()
-        info.reserveCapacity(4 + fullLabel.count + context.count)
+        info.reserveCapacity(5 + 6 + labelBytes.count + context.count)
         info.append(UInt8(truncatingIfNeeded: length >> 8))
         info.append(UInt8(truncatingIfNeeded: length))
-        info.append(UInt8(truncatingIfNeeded: fullLabel.count))
-        info.append(contentsOf: fullLabel)
+        info.append(UInt8(truncatingIfNeeded: 6 + labelBytes.count))
+        info.append(contentsOf: "tls13 ".utf8)
+        info.append(contentsOf: labelBytes)
         info.append(UInt8(truncatingIfNeeded: context.count))
         info.append(contentsOf: context)
         return info
-    }
-
-    private static func expand<H: HashFunction>(_: H.Type, prk: [UInt8], info: [UInt8], length: Int) -> [UInt8] {
-        // HKDF-Expand can produce at most 255 * Hash.length bytes (RFC 5869 §2.3).
-        let length = min(length, 255 * H.Digest.byteCount)
-        let key = HKDF<H>.expand(pseudoRandomKey: prk, info: info, outputByteCount: length)
-        return key.withUnsafeBytes { Array($0) }
     }
 
     static func digest(_ data: [UInt8], hash: HashAlgorithm) -> [UInt8] {
@@ -83,10 +76,7 @@ public enum TLS13: Sendable {
     }
 
     static func hmac(key: [UInt8], data: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        switch hash {
-        case .sha256: return Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: key)))
-        case .sha384: return Array(HMAC<SHA384>.authenticationCode(for: data, using: SymmetricKey(data: key)))
-        }
+        HMACKey(key, hash: hash).mac(data)
     }
 }
 
@@ -111,21 +101,61 @@ public struct KeySchedule13: Sendable {
     /// nil until `deriveMasterSecret`.
     public private(set) var masterSecret: [UInt8]?
 
+    // The stage secrets keyed once: each gives several labels (HMACKey explains why it pays).
+    private let earlyKey: HMACKey
+    private var handshakeKey: HMACKey?
+    private var masterKey: HMACKey?
+    /// Without a PSK, the Early Secret and the salt of the Handshake Secret are constants.
+    private let hasPSK: Bool
+
     /// Early Secret = HKDF-Extract(0, PSK), PSK = Hash.length zeros when there is none (RFC 8446 §7.1).
     public init(hash: HashAlgorithm, psk: [UInt8]?) {
         self.hash = hash
-        let zeros = [UInt8](repeating: 0, count: hash.outputLength)
-        let ikm = psk ?? zeros
-        earlySecret = TLS13.extract(salt: zeros, ikm: ikm, hash: hash)
+        if let psk {
+            earlySecret = Self.constants(hash).zeroSalt.mac(psk)
+            earlyKey = HMACKey(earlySecret, hash: hash)
+        } else {
+            earlySecret = Self.constants(hash).earlySecret
+            earlyKey = Self.constants(hash).earlyKey
+        }
+        hasPSK = psk != nil
         handshakeSecret = nil
         masterSecret = nil
     }
 
+    /// What every handshake without a PSK derives the same way, computed once per hash.
+    private struct Constants: Sendable {
+        let zeroSalt: HMACKey
+        let earlySecret: [UInt8]
+        let earlyKey: HMACKey
+        /// Derive-Secret(Early Secret, "derived", "") keyed: the salt of the Handshake Secret.
+        let derivedSalt: HMACKey
+
+        init(hash: HashAlgorithm) {
+            let zeros = [UInt8](repeating: 0, count: hash.outputLength)
+            zeroSalt = HMACKey(zeros, hash: hash)
+            earlySecret = zeroSalt.mac(zeros)
+            earlyKey = HMACKey(earlySecret, hash: hash)
+            let derived = TLS13.expandLabel(earlyKey, label: "derived", context: TLS13.emptyHash(hash), length: hash.outputLength)
+            derivedSalt = HMACKey(derived, hash: hash)
+        }
+    }
+
+    private static let constants256 = Constants(hash: .sha256)
+    private static let constants384 = Constants(hash: .sha384)
+
+    private static func constants(_ hash: HashAlgorithm) -> Constants {
+        switch hash {
+        case .sha256: return constants256
+        case .sha384: return constants384
+        }
+    }
+
     /// binder_key = Derive-Secret(Early Secret, "ext binder" | "res binder", "") (RFC 8446 §7.1, §4.2.11.2).
     public func binderKey(external: Bool) -> [UInt8] {
-        TLS13.deriveSecret(
-            secret: earlySecret, label: external ? "ext binder" : "res binder",
-            transcriptHash: TLS13.emptyHash(hash), hash: hash)
+        TLS13.expandLabel(
+            earlyKey, label: external ? "ext binder" : "res binder",
+            context: TLS13.emptyHash(hash), length: hash.outputLength)
     }
 
     /// RFC 8446 §4.2.11.2: the binder is the Finished computation (§4.4.4) over the truncated
@@ -137,60 +167,66 @@ public struct KeySchedule13: Sendable {
 
     /// client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic", ClientHello).
     public func clientEarlyTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
-        TLS13.deriveSecret(secret: earlySecret, label: "c e traffic", transcriptHash: transcriptHash, hash: hash)
+        TLS13.expandLabel(earlyKey, label: "c e traffic", context: transcriptHash, length: hash.outputLength)
     }
 
     /// early_exporter_master_secret = Derive-Secret(Early Secret, "e exp master", ClientHello).
     public func earlyExporterMasterSecret(transcriptHash: [UInt8]) -> [UInt8] {
-        TLS13.deriveSecret(secret: earlySecret, label: "e exp master", transcriptHash: transcriptHash, hash: hash)
+        TLS13.expandLabel(earlyKey, label: "e exp master", context: transcriptHash, length: hash.outputLength)
     }
 
     /// Handshake Secret = HKDF-Extract(Derive-Secret(Early Secret, "derived", ""), (EC)DHE).
     /// For psk_ke (no (EC)DHE) pass an empty array: it stands for Hash.length zeros.
     public mutating func deriveHandshakeSecret(sharedSecret: [UInt8]) {
-        let salt = TLS13.deriveSecret(secret: earlySecret, label: "derived", transcriptHash: TLS13.emptyHash(hash), hash: hash)
+        let salt = hasPSK
+            ? HMACKey(TLS13.expandLabel(earlyKey, label: "derived", context: TLS13.emptyHash(hash), length: hash.outputLength), hash: hash)
+            : Self.constants(hash).derivedSalt
         let ikm = sharedSecret.isEmpty ? [UInt8](repeating: 0, count: hash.outputLength) : sharedSecret
-        handshakeSecret = TLS13.extract(salt: salt, ikm: ikm, hash: hash)
+        let secret = salt.mac(ikm)
+        handshakeSecret = secret
+        handshakeKey = HMACKey(secret, hash: hash)
     }
 
     /// client_handshake_traffic_secret = Derive-Secret(Handshake Secret, "c hs traffic", ClientHello...ServerHello).
     public func clientHandshakeTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
-        derive(from: handshakeSecret, label: "c hs traffic", transcriptHash: transcriptHash)
+        derive(from: handshakeKey, label: "c hs traffic", transcriptHash: transcriptHash)
     }
 
     /// server_handshake_traffic_secret = Derive-Secret(Handshake Secret, "s hs traffic", ClientHello...ServerHello).
     public func serverHandshakeTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
-        derive(from: handshakeSecret, label: "s hs traffic", transcriptHash: transcriptHash)
+        derive(from: handshakeKey, label: "s hs traffic", transcriptHash: transcriptHash)
     }
 
     /// Master Secret = HKDF-Extract(Derive-Secret(Handshake Secret, "derived", ""), 0).
     public mutating func deriveMasterSecret() {
-        guard let handshakeSecret else {
+        guard let handshakeKey else {
             assertionFailure("deriveMasterSecret before deriveHandshakeSecret")
             return
         }
-        let salt = TLS13.deriveSecret(secret: handshakeSecret, label: "derived", transcriptHash: TLS13.emptyHash(hash), hash: hash)
-        masterSecret = TLS13.extract(salt: salt, ikm: [UInt8](repeating: 0, count: hash.outputLength), hash: hash)
+        let salt = TLS13.expandLabel(handshakeKey, label: "derived", context: TLS13.emptyHash(hash), length: hash.outputLength)
+        let secret = HMACKey(salt, hash: hash).mac([UInt8](repeating: 0, count: hash.outputLength))
+        masterSecret = secret
+        masterKey = HMACKey(secret, hash: hash)
     }
 
     /// client_application_traffic_secret_0 = Derive-Secret(Master Secret, "c ap traffic", ClientHello...server Finished).
     public func clientApplicationTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
-        derive(from: masterSecret, label: "c ap traffic", transcriptHash: transcriptHash)
+        derive(from: masterKey, label: "c ap traffic", transcriptHash: transcriptHash)
     }
 
     /// server_application_traffic_secret_0 = Derive-Secret(Master Secret, "s ap traffic", ClientHello...server Finished).
     public func serverApplicationTrafficSecret(transcriptHash: [UInt8]) -> [UInt8] {
-        derive(from: masterSecret, label: "s ap traffic", transcriptHash: transcriptHash)
+        derive(from: masterKey, label: "s ap traffic", transcriptHash: transcriptHash)
     }
 
     /// exporter_master_secret = Derive-Secret(Master Secret, "exp master", ClientHello...server Finished).
     public func exporterMasterSecret(transcriptHash: [UInt8]) -> [UInt8] {
-        derive(from: masterSecret, label: "exp master", transcriptHash: transcriptHash)
+        derive(from: masterKey, label: "exp master", transcriptHash: transcriptHash)
     }
 
     /// resumption_master_secret = Derive-Secret(Master Secret, "res master", ClientHello...client Finished).
     public func resumptionMasterSecret(transcriptHash: [UInt8]) -> [UInt8] {
-        derive(from: masterSecret, label: "res master", transcriptHash: transcriptHash)
+        derive(from: masterKey, label: "res master", transcriptHash: transcriptHash)
     }
 
     /// RFC 8446 §4.4.4: finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length).
@@ -213,13 +249,13 @@ public struct KeySchedule13: Sendable {
         TLS13.hkdfExpandLabel(secret: resumptionMasterSecret, label: "resumption", context: nonce, length: hash.outputLength, hash: hash)
     }
 
-    private func derive(from secret: [UInt8]?, label: String, transcriptHash: [UInt8]) -> [UInt8] {
+    private func derive(from secret: HMACKey?, label: String, transcriptHash: [UInt8]) -> [UInt8] {
         guard let secret else {
             // API misuse (a stage skipped). Fail closed: random bytes give keys nobody knows, so the
             // handshake fails instead of running under keys derived from an empty secret.
             assertionFailure("TLS 1.3 secret \"\(label)\" requested before its stage was derived")
             return SecureRandom.bytes(hash.outputLength)
         }
-        return TLS13.deriveSecret(secret: secret, label: label, transcriptHash: transcriptHash, hash: hash)
+        return TLS13.expandLabel(secret, label: label, context: transcriptHash, length: hash.outputLength)
     }
 }
