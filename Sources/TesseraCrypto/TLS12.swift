@@ -13,10 +13,7 @@ public enum TLS12: Sendable {
     public static func prf(secret: [UInt8], label: String, seed: [UInt8], length: Int, hash: HashAlgorithm) -> [UInt8] {
         var labelAndSeed = Array(label.utf8)
         labelAndSeed.append(contentsOf: seed)
-        switch hash {
-        case .sha256: return pHash(SHA256.self, secret: secret, seed: labelAndSeed, length: length)
-        case .sha384: return pHash(SHA384.self, secret: secret, seed: labelAndSeed, length: length)
-        }
+        return pHash(HMACKey(secret, hash: hash), seed: labelAndSeed, length: length)
     }
 
     /// RFC 5246 §8.1: master_secret = PRF(pre_master_secret, "master secret",
@@ -45,27 +42,21 @@ public enum TLS12: Sendable {
     }
 
     /// RFC 5246 §5: P_hash(secret, seed) = HMAC_hash(secret, A(1) + seed) + HMAC_hash(secret, A(2) + seed) + ...
-    /// with A(0) = seed, A(i) = HMAC_hash(secret, A(i-1)). The HMAC is keyed once and the keyed state
-    /// copied for every block (swift-crypto's HMAC is a value type), which halves the cost per block.
-    @inlinable
-    static func pHash<H: HashFunction>(_: H.Type, secret: [UInt8], seed: [UInt8], length: Int) -> [UInt8] {
+    /// with A(0) = seed, A(i) = HMAC_hash(secret, A(i-1)). The secret is keyed once (`HMACKey`).
+    static func pHash(_ secret: HMACKey, seed: [UInt8], length: Int) -> [UInt8] {
         guard length > 0 else { return [] }
-        let keyed = HMAC<H>(key: SymmetricKey(data: secret))
         var output = [UInt8]()
-        output.reserveCapacity(length + H.Digest.byteCount)
-
-        var first = keyed
-        first.update(data: seed)
-        var a = first.finalize()  // A(1)
+        output.reserveCapacity(length + secret.hash.outputLength)
+        var a = secret.mac(seed)  // A(1)
+        var message = [UInt8]()
+        message.reserveCapacity(a.count + seed.count)
         while output.count < length {
-            var block = keyed
-            a.withUnsafeBytes { block.update(data: $0) }
-            block.update(data: seed)
-            block.finalize().withUnsafeBytes { output.append(contentsOf: $0) }
+            message.removeAll(keepingCapacity: true)
+            message.append(contentsOf: a)
+            message.append(contentsOf: seed)
+            output.append(contentsOf: secret.mac(message))
             if output.count >= length { break }
-            var next = keyed
-            a.withUnsafeBytes { next.update(data: $0) }
-            a = next.finalize()  // A(i+1)
+            a = secret.mac(a)  // A(i+1)
         }
         output.removeLast(output.count - length)
         return output

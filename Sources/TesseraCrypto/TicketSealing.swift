@@ -108,8 +108,7 @@ public enum TicketSealing {
         ticket.append(contentsOf: key.name)
         ticket.append(contentsOf: iv)
         ticket.append(contentsOf: ciphertext)
-        let mac = HMAC<SHA256>.authenticationCode(for: ticket, using: SymmetricKey(data: key.hmacKey))
-        ticket.append(contentsOf: mac)
+        ticket.append(contentsOf: HMACKey(key.hmacKey, hash: .sha256).mac(ticket))
         guard ticket.count <= maximumTicketLength else { return [] }
         return ticket
     }
@@ -144,12 +143,8 @@ public enum TicketSealing {
         }
 
         // RFC 5077 §4: verify the MAC over key_name | IV | encrypted_state before decrypting.
-        let macValid = HMAC<SHA256>.isValidAuthenticationCode(
-            ticket[macStart...],
-            authenticating: ticket[0..<macStart],
-            using: SymmetricKey(data: key.hmacKey)
-        )
-        guard macValid else {
+        let expectedMAC = ticket.withUnsafeBytes { HMACKey(key.hmacKey, hash: .sha256).mac(UnsafeRawBufferPointer(rebasing: $0[0..<macStart])) }
+        guard constantTimeEquals(expectedMAC, Array(ticket[macStart...])) else {
             throw CryptoError(.badRecordMAC, "ticket MAC does not verify")
         }
 
