@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Compares two byte strings in time that depends only on their lengths (used for Finished
 /// verify_data, PSK binders and ticket MACs). The length itself is not secret in TLS.
 public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -11,21 +17,22 @@ public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 
 /// Cryptographically secure random bytes for client/server randoms, session IDs, serial numbers.
 public enum SecureRandom: Sendable {
-    /// `SystemRandomNumberGenerator` is getrandom(2) on Linux and arc4random on Darwin.
+    /// The kernel's generator, one getentropy(3) (getrandom(2)) call per 256 bytes. The standard
+    /// library's `SystemRandomNumberGenerator`, and swift-crypto's `SymmetricKey(size:)` on Linux
+    /// with it, make one system call per 8 bytes: about 2% of a resumed TLS 1.2 handshake.
     public static func bytes(_ count: Int) -> [UInt8] {
         guard count > 0 else { return [] }
-        var generator = SystemRandomNumberGenerator()
         return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var index = 0
-            while index < count {
-                var word = generator.next()
-                let take = min(8, count - index)
-                withUnsafeBytes(of: &word) { wordBytes in
-                    for offset in 0..<take {
-                        buffer[index + offset] = wordBytes[offset]
-                    }
-                }
-                index += take
+            var filled = 0
+            while filled < count, let base = buffer.baseAddress {
+                let chunk = min(256, count - filled)  // getentropy's limit
+                guard getentropy(base + filled, chunk) == 0 else { break }
+                filled += chunk
+            }
+            if filled < count {
+                // Not expected on a supported kernel; never hand out unfilled bytes.
+                var generator = SystemRandomNumberGenerator()
+                for index in filled..<count { buffer[index] = generator.next() }
             }
             initialized = count
         }
