@@ -58,27 +58,42 @@ struct ServerPSKPolicy {
     let now: Date
 
     /// The first identity we can resume, with its binder checked (a bad binder aborts, RFC 8446
-    /// §4.2.11). Tickets we cannot use are skipped; the reason of the first is reported.
+    /// §4.2.11). Tickets we cannot use are skipped; `failure` is why the first one was (the
+    /// resumption-failure metrics, the same reasons as TLS 1.2's).
     func select(
         _ offered: OfferedPSKs, hello: ClientHello, parameters: CipherSuiteParameters, prefix: Transcript?,
         serverName: String?
-    ) throws(TLSError) -> (index: Int, session: SessionState)? {
-        for (index, identity) in offered.identities.enumerated() {
-            guard index < offered.binders.count, let session = try open(identity, parameters: parameters, serverName: serverName) else {
+    ) throws(TLSError) -> (chosen: PSKSelection?, failure: ResumptionFailure?) {
+        var failure: ResumptionFailure?
+        for (index, identity) in offered.identities.enumerated() where index < offered.binders.count {
+            let session: SessionState
+            let renew: Bool
+            switch try open(identity, parameters: parameters, serverName: serverName) {
+            case .failure(let reason):
+                failure = failure ?? reason
                 continue
+            case .success(let opened):
+                (session, renew) = opened
             }
             guard let expected = PSKBinder.compute(psk: session.masterSecret, hash: parameters.hash, hello: hello, prefix: prefix),
                   constantTimeEquals(expected, offered.binders[index]) else {
                 throw TLSError(.decryptError, "PSK binder does not verify")
             }
-            return (index, session)
+            return (PSKSelection(index: index, session: session, renew: renew), nil)
         }
-        return nil
+        return (nil, failure)
     }
 
-    private func open(_ identity: PSKIdentity, parameters: CipherSuiteParameters, serverName: String?) throws(TLSError) -> SessionState? {
+    private enum Opened {
+        case success((SessionState, Bool))
+        case failure(ResumptionFailure)
+    }
+
+    /// The ticket's session and whether its key asks for renewal, or why it cannot resume.
+    private func open(_ identity: PSKIdentity, parameters: CipherSuiteParameters, serverName: String?) throws(TLSError) -> Opened {
         let ticket = identity.identity
-        guard ticket.count <= TicketSealing.maximumTicketLength, let name = TicketSealing.keyName(of: ticket) else { return nil }
+        guard ticket.count <= TicketSealing.maximumTicketLength else { return .failure(.tooLarge) }
+        guard let name = TicketSealing.keyName(of: ticket) else { return .failure(.undecodable) }
         let lookup: TicketKeyLookup
         do {
             lookup = try provider.lookup(keyName: name, at: now)
@@ -86,22 +101,39 @@ struct ServerPSKPolicy {
             throw TLSError(.internalError, "ticket key hook failed: \(error)")
         }
         let key: TicketKey
+        let renew: Bool
         switch lookup {
-        case .notFound: return nil
-        case .valid(let found), .validRenew(let found): key = found
+        case .notFound(.unknownKey): return .failure(.unknownKey)
+        case .notFound(.expiredKey): return .failure(.expiredKey)
+        case .valid(let found): key = found; renew = false
+        case .validRenew(let found): key = found; renew = true
         }
-        guard let plaintext = try? TicketSealing.open(ticket, key: key),
-              let session = try? SessionState(derEncoded: plaintext),
-              session.version == .tls13,
-              session.cipherSuite.parameters?.hash == parameters.hash,
-              session.sessionIDContext == ServerTicketPolicy.scope(configuration),
-              ServerClientAuth.resumable(session, configuration) else { return nil }
-        if let serverName, let hostname = session.hostname, serverName.lowercased() != hostname.lowercased() { return nil }
+        guard let plaintext = try? TicketSealing.open(ticket, key: key) else { return .failure(.badMAC) }
+        guard let session = try? SessionState(derEncoded: plaintext) else { return .failure(.undecodable) }
+        guard session.version == .tls13, session.cipherSuite.parameters?.hash == parameters.hash else {
+            return .failure(.versionOrCipherMismatch)
+        }
+        guard session.sessionIDContext == ServerTicketPolicy.scope(configuration),
+              ServerClientAuth.resumable(session, configuration) else { return .failure(.scopeMismatch) }
+        if let serverName, let hostname = session.hostname, serverName.lowercased() != hostname.lowercased() {
+            return .failure(.scopeMismatch)
+        }
         // Lifetime from the original authentication (never extended by later tickets).
         let age = now.timeIntervalSince(session.time)
-        guard age >= -60, age < min(TimeInterval(session.timeout), configuration.maxSessionLifetime, 604_800) else { return nil }
-        return session
+        guard age >= -60, age < min(TimeInterval(session.timeout), configuration.maxSessionLifetime, 604_800) else {
+            return .failure(.lifetimeCap)
+        }
+        return .success((session, renew))
     }
+}
+
+/// The PSK a server resumes: its position in the client's list, the session, and whether the
+/// key hook asked for renewal (the ticket's key is retiring; the new ticket sent after the
+/// handshake replaces it, and the handshake counts as renewed).
+struct PSKSelection: Sendable {
+    var index: Int
+    var session: SessionState
+    var renew: Bool
 }
 
 /// RFC 8446 §8: accept each ticket's early data once. Bounded: entries expire with the ticket's

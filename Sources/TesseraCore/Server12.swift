@@ -288,6 +288,7 @@ struct WaitClientHello: Sendable {
             sessionID: hello.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = renewed
         summary.ticketIssued = renewed
+        summary.ticketsIssued = renewed ? 1 : 0
         return .waitResumedClientChangeCipherSpec(WaitResumedClientChangeCipherSpec(resumed: ServerResumed12(
             negotiated: negotiated, keys: keys, session: session, serverVerifyData: verifyData, summary: summary)))
     }
@@ -485,6 +486,7 @@ struct WaitClientFinished: Sendable {
             summary.clientCertificateSent = handshake.clientCertificate != nil
             summary.session = session
             summary.ticketIssued = ticketIssued
+            summary.ticketsIssued = ticketIssued ? 1 : 0
             summary.resumptionFailure = handshake.resumptionFailure
             ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ServerConnected(

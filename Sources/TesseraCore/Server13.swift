@@ -97,9 +97,10 @@ enum Server13Start {
         // resumption needs no key share, so it is decided before a missing share could ask for
         // another hello.
         let pskKEOnly = configuration.allowPSKKE && pskModes.contains(.pskKE) && (!pskModes.contains(.pskDHEKE) || pskOnlyHello)
-        var resumed: (index: Int, session: SessionState)?
+        var resumed: PSKSelection?
+        var pskFailure: ResumptionFailure?
         if pskKEOnly, let offeredPSKs, let policy {
-            resumed = try policy.select(
+            (resumed, pskFailure) = try policy.select(
                 offeredPSKs, hello: hello, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
         }
         var keyShare: (entry: KeyShareEntry, exchange: EphemeralKeyExchange)?
@@ -117,8 +118,10 @@ enum Server13Start {
             }
             // RFC 8446 §4.2.11: resume with the first offered ticket we can open, psk_dhe_ke.
             if let offeredPSKs, pskModes.contains(.pskDHEKE), let policy {
-                resumed = try policy.select(
+                let selection = try policy.select(
                     offeredPSKs, hello: hello, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
+                resumed = selection.chosen
+                pskFailure = pskFailure ?? selection.failure
             }
             let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: share.group) }
             keyShare = (share, exchange)
@@ -208,10 +211,12 @@ enum Server13Start {
         summary.clientCertificateRequested = requestCertificate
         summary.session = resumed?.session
         summary.earlyDataAccepted = clientSendsEarlyData ? acceptEarlyData : nil
-        let waiting = WaitClientFinished13(
+        summary.resumptionFailure = resumed == nil ? pskFailure : nil
+        var waiting = WaitClientFinished13(
             transcript: transcript, schedule: schedule, clientHandshakeSecret: clientSecret,
             secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
             summary: summary)
+        waiting.renewing = resumed?.renew ?? false
         if requestCertificate { return .waitClientCertificate13(WaitClientCertificate13(next: waiting)) }
         return acceptEarlyData ? .waitEndOfEarlyData(WaitEndOfEarlyData(next: waiting)) : .waitClientFinished13(waiting)
     }
@@ -338,6 +343,8 @@ struct WaitClientFinished13: Sendable {
     var clientHandshakeSecret: [UInt8]
     var secrets: ApplicationSecrets13
     var summary: HandshakeSummary
+    /// The resumed ticket's key is retiring (the key hook said valid-renew).
+    var renewing = false
 
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
@@ -355,12 +362,22 @@ struct WaitClientFinished13: Sendable {
             secrets.resumptionMasterSecret = schedule.resumptionMasterSecret(transcriptHash: transcript.currentHash())
             var summary = self.summary
             summary.masterSecret = secrets.resumptionMasterSecret
-            ctx.records.emit(.handshakeCompleted(summary))
             // One new ticket after a resumption, the configured count after a full handshake;
-            // a resumed session keeps its original authentication time (the lifetime cap).
+            // a resumed session keeps its original authentication time (the lifetime cap). A
+            // resumption whose ticket was under a retiring key counts as renewed once its
+            // replacement is issued. The tickets are made first so the summary can say so, and
+            // sent after the handshake's completion as before.
             var connected = ServerConnected13(summary: summary, secrets: secrets, ticketsSent: 0)
             let count = summary.resumed ? min(1, ctx.configuration.ticketCount13) : ctx.configuration.ticketCount13
-            try connected.sendTickets(count, original: summary.session, &ctx)
+            let tickets = connected.makeTickets(count, original: summary.session, &ctx)
+            summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
+            summary.ticketIssued = summary.ticketsIssued > 0
+            summary.ticketRenewed = summary.resumed && renewing && summary.ticketIssued
+            connected.summary = summary
+            ctx.records.emit(.handshakeCompleted(summary))
+            for ticket in tickets {
+                try ctx.records.writeHandshake(.newSessionTicket13(ticket))
+            }
             return .connected13(connected)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
@@ -395,9 +412,17 @@ struct ServerConnected13: Sendable {
     /// RFC 8446 §4.6.1: tickets sealed by the same key hook as TLS 1.2's, each with its own nonce
     /// and ticket_age_add; the PSK is derived from the resumption master secret.
     mutating func sendTickets(_ count: Int, original: SessionState?, _ ctx: inout ServerContext) throws(TLSError) {
-        guard let provider = ctx.configuration.ticketKeys, count > 0 else { return }
+        for ticket in makeTickets(count, original: original, &ctx) {
+            try ctx.records.writeHandshake(.newSessionTicket13(ticket))
+        }
+    }
+
+    /// `count` NewSessionTickets under the current key (none when no key may encrypt).
+    mutating func makeTickets(_ count: Int, original: SessionState?, _ ctx: inout ServerContext) -> [NewSessionTicket13] {
+        guard let provider = ctx.configuration.ticketKeys, count > 0 else { return [] }
         let now = ctx.configuration.clock.now()
-        guard let key = provider.encryptionKey(at: now) else { return }
+        guard let key = provider.encryptionKey(at: now) else { return [] }
+        var tickets: [NewSessionTicket13] = []
         let parameters = secrets.parameters
         var lifetime = min(provider.lifetimeHint(at: now), ctx.configuration.sessionTimeout, 604_800)
         if let original {
@@ -423,10 +448,10 @@ struct ServerConnected13: Sendable {
                 maxEarlyData: ctx.configuration.maxEarlyData > 0 ? ctx.configuration.maxEarlyData : nil,
                 alpn: summary.alpn.map { Array($0.utf8) })
             let earlyData: [Extension] = ctx.configuration.maxEarlyData > 0 ? [.earlyData(maxEarlyDataSize: ctx.configuration.maxEarlyData)] : []
-            let ticket = NewSessionTicket13(
+            tickets.append(NewSessionTicket13(
                 lifetime: lifetime, ageAdd: ageAdd, nonce: nonce,
-                ticket: TicketSealing.seal(session.derEncoded(), key: key), extensions: earlyData)
-            try ctx.records.writeHandshake(.newSessionTicket13(ticket))
+                ticket: TicketSealing.seal(session.derEncoded(), key: key), extensions: earlyData))
         }
+        return tickets
     }
 }

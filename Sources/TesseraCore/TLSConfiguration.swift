@@ -31,8 +31,11 @@ public struct TLSConfiguration: Sendable {
         case required
     }
 
+    /// The versions spoken: TLS 1.2 and TLS 1.3, TLS 1.3 preferred (RFC 8446 §4.2.1: a client
+    /// offers both in supported_versions, a server picks the highest both have). Set both to one
+    /// version to pin it (`tessera -tls1_2` / `-tls1_3`). Nothing below TLS 1.2 is implemented.
     public var minimumVersion: ProtocolVersion = .tls12
-    public var maximumVersion: ProtocolVersion = .tls12
+    public var maximumVersion: ProtocolVersion = .tls13
     /// In preference order. Only ECDHE with AEAD is implemented; anything else is ignored.
     public var cipherSuites: [CipherSuite] = TLSConfiguration.defaultCipherSuites
     /// Key-exchange groups in preference order.

@@ -123,7 +123,7 @@ public final class TicketMetrics: @unchecked Sendable {
     public func record(_ summary: HandshakeSummary) {
         let kind: HandshakeKind = !summary.resumed ? .full : (summary.ticketRenewed ? .renewed : .resumed)
         handshakeCounters[kind]?.increment()
-        if summary.ticketIssued { ticketsIssuedCounter.increment() }
+        if summary.ticketsIssued > 0 { ticketsIssuedCounter.increment(by: Int64(summary.ticketsIssued)) }
         if let reason = summary.resumptionFailure {
             failureCounters[reason]?.increment()
             logger.info("ticket not resumed; full handshake", metadata: [
@@ -133,7 +133,7 @@ public final class TicketMetrics: @unchecked Sendable {
         }
         lock.withLock {
             tallies.handshakes[kind, default: 0] += 1
-            if summary.ticketIssued { tallies.ticketsIssued += 1 }
+            tallies.ticketsIssued += summary.ticketsIssued
             if let reason = summary.resumptionFailure { tallies.failures[reason, default: 0] += 1 }
         }
         observeKeys()

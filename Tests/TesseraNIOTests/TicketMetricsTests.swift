@@ -8,6 +8,7 @@ import TesseraCore
 import TesseraCrypto
 import TesseraNIO
 import TesseraSessions
+import TesseraWire
 import XCTest
 
 /// Ticket metrics and logs from real handshakes through the NIO handlers, on a fake clock
@@ -81,6 +82,62 @@ final class TicketMetricsTests: XCTestCase {
                 XCTAssertFalse(entry.text.contains(key.aesKey.hexString) || entry.text.contains(key.hmacKey.hexString), entry.text)
             }
         }
+    }
+
+    /// TLS 1.3 on the same ring, policy and metrics (issue 5): two tickets per full handshake,
+    /// one after each resumption; a resumption under a retiring key counts as renewed; failures
+    /// by the same reasons as TLS 1.2.
+    func testTLS13HandshakesTicketsAndFailuresAreCounted() throws {
+        let clock = ManualClock(start)
+        let ring = TicketKeyRing(rotate: 10, expire: 20, renewal: .whenKeyRetiring, start: start)
+        let world = try MetricsWorld(keys: ring, clock: clock, version: .tls13)
+
+        let first = try world.connect(session: nil)
+        XCTAssertEqual(first.server.version, .tls13)
+        XCTAssertFalse(first.server.resumed)
+        XCTAssertEqual(first.server.ticketsIssued, 2)
+        let session = try XCTUnwrap(first.issued)
+        XCTAssertEqual(try world.count(TicketMetrics.Label.ticketsIssued), 2)
+
+        clock.advance(by: 2)
+        let resumed = try world.connect(session: session)
+        XCTAssertTrue(resumed.server.resumed)
+        XCTAssertFalse(resumed.server.ticketRenewed, "the key still encrypts")
+        XCTAssertEqual(resumed.server.ticketsIssued, 1)
+        XCTAssertEqual(try world.count(TicketMetrics.Label.handshakes, ["kind": "resumed"]), 1)
+
+        clock.advance(by: 10)  // t=12: the ticket's key retires
+        let renewal = try world.connect(session: session)
+        XCTAssertTrue(renewal.server.resumed)
+        XCTAssertTrue(renewal.server.ticketRenewed)
+        XCTAssertEqual(renewal.issued?.ticket.map { Array($0.prefix(16)) }, ring.encryptionKey(at: clock.now())?.name,
+                       "the replacement is under the new key")
+        XCTAssertEqual(try world.count(TicketMetrics.Label.handshakes, ["kind": "renewed"]), 1)
+
+        var forged = session
+        forged.ticket?[40] ^= 1
+        XCTAssertEqual(try world.connect(session: forged).server.resumptionFailure, .badMAC)
+        XCTAssertEqual(try world.connect(session: session, serverName: "other.example").server.resumptionFailure, .scopeMismatch)
+        let stranger = try MetricsWorld(keys: TicketKeyRing(start: start), clock: clock, version: .tls13)
+        let foreign = try XCTUnwrap(try stranger.connect(session: nil).issued)
+        XCTAssertEqual(try world.connect(session: foreign).server.resumptionFailure, .unknownKey)
+        clock.advance(by: 30)
+        // Our client no longer offers a ticket past its lifetime (RFC 8446 §4.6.1, the hint is
+        // at most the key's decrypt window); one that ignores the lifetime meets a dropped key.
+        var stale = session
+        stale.ticketLifetimeHint = 3600
+        stale.timeout = 3600
+        XCTAssertNil(try world.connect(session: session).server.resumptionFailure, "nothing offered")
+        XCTAssertEqual(try world.connect(session: stale).server.resumptionFailure, .expiredKey)
+        for reason in ["bad_mac", "scope_mismatch", "unknown_key", "expired_key"] {
+            XCTAssertEqual(try world.count(TicketMetrics.Label.resumptionFailures, ["reason": reason]), 1, reason)
+            XCTAssertTrue(
+                world.logs.entries.contains { $0.message.contains("not resumed") && $0.metadata["reason"] == reason },
+                "no log line for \(reason)")
+        }
+        let snapshot = world.ticketMetrics.snapshot()
+        XCTAssertEqual(snapshot.handshakes, [.full: 6, .resumed: 1, .renewed: 1])
+        XCTAssertEqual(snapshot.ticketsIssued, 2 + 1 + 1 + 5 * 2)
     }
 
     /// Every reason has its own counter, created up front so dashboards see zeros.
@@ -196,10 +253,11 @@ private struct MetricsWorld {
         var issued: SessionState?
     }
 
-    init(keys: (any TicketKeyProvider)?, clock: ManualClock, logs: LogCapture = LogCapture()) throws {
+    init(keys: (any TicketKeyProvider)?, clock: ManualClock, logs: LogCapture = LogCapture(), version: ProtocolVersion = .tls12) throws {
         self.logs = logs
         let signingKey = SigningKey.generateP256()
         var server = TLSConfiguration()
+        server.maximumVersion = version
         server.privateKey = signingKey
         server.certificateChain = try CertificateChain.selfSigned(commonName: "localhost", key: signingKey)
         server.clock = clock
@@ -207,6 +265,7 @@ private struct MetricsWorld {
         ticketMetrics = TicketMetrics(keys: keys, clock: clock, logger: logs.logger, factory: metrics)
         serverContext = try TLSContext(configuration: server, metrics: ticketMetrics)
         var client = TLSConfiguration()
+        client.maximumVersion = version
         client.certificateVerification = .none
         client.clock = clock
         clientContext = try TLSContext(configuration: client)
