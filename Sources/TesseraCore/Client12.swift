@@ -787,6 +787,7 @@ extension TLSError {
         switch result.code {
         case 10: return TLSError(.certificateExpired, "certificate verify failed: \(result.message)")
         case 18, 19, 20, 21: return TLSError(.unknownCA, "certificate verify failed: \(result.message)")
+        case 26: return TLSError(.unsupportedCertificate, "certificate verify failed: \(result.message)")
         default: return TLSError(.badCertificate, "certificate verify failed: \(result.message)")
         }
     }

@@ -134,7 +134,7 @@ struct WaitClientChainVerification: Sendable {
         case .none:
             return waiting.proceed(verification: nil)
         case .required, .reportOnly:
-            ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: chain, hostname: nil)))
+            ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: chain, hostname: nil, purpose: .client)))
             return .waitClientChainVerification(waiting)
         }
     }

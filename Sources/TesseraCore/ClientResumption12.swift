@@ -157,6 +157,7 @@ extension VerificationResult {
         case 21: return "unable to verify the first certificate"
         case 24: return "invalid CA certificate"
         case 25: return "path length constraint exceeded"
+        case 26: return "unsupported certificate purpose"
         case 34: return "unhandled critical extension"
         case 62: return "hostname mismatch"
         case 64: return "IP address mismatch"

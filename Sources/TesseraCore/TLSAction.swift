@@ -29,6 +29,8 @@ public struct PeerVerificationRequest: Sendable {
     /// DER certificates, leaf first, as the peer sent them.
     public var chain: [[UInt8]]
     public var hostname: String?
+    /// Whose chain: a server's (checked by a client) or a client's (checked by a server).
+    public var purpose: ChainVerifier.Purpose = .server
 }
 
 /// The outcome of a handshake, for reports and `-www` pages.

@@ -61,8 +61,41 @@ public struct ChainVerifier: Sendable {
         }
     }
 
+    /// What the leaf is for: a TLS server (checked by clients) or a TLS client (checked by servers).
+    public enum Purpose: Sendable, Hashable {
+        case server, client
+    }
+
     /// Verifies `chain` (DER, leaf first) at `time`, and the leaf's name against `hostname` when given.
-    public func verify(chain: [[UInt8]], hostname: String?, at time: Date) async -> VerificationResult {
+    /// A leaf with an extended key usage extension must list the purpose's usage (serverAuth or
+    /// clientAuth, RFC 5280 §4.2.1.12), as OpenSSL's ssl_server / ssl_client purposes require;
+    /// otherwise verify code 26, "unsupported certificate purpose".
+    public func verify(chain: [[UInt8]], hostname: String?, at time: Date, purpose: Purpose = .server) async -> VerificationResult {
+        let result = await verifyPath(chain: chain, hostname: hostname, at: time)
+        guard result.isValid else { return result }
+        if let failure = Self.purposeFailure(chain, purpose) { return failure }
+        return result
+    }
+
+    private static func purposeFailure(_ chain: [[UInt8]], _ purpose: Purpose) -> VerificationResult? {
+        guard let leafDER = chain.first, let leaf = try? Certificate(derEncoded: leafDER) else {
+            return .failure(1, "unable to decode certificate")
+        }
+        let usages: ExtendedKeyUsage?
+        do {
+            usages = try leaf.extensions.extendedKeyUsage
+        } catch {
+            return .failure(26, "unsupported certificate purpose: unreadable extended key usage")
+        }
+        guard let usages else { return nil }
+        let needed: ExtendedKeyUsage.Usage = purpose == .server ? .serverAuth : .clientAuth
+        guard usages.contains(needed) else {
+            return .failure(26, "unsupported certificate purpose: the leaf's extended key usage lacks \(purpose == .server ? "serverAuth" : "clientAuth")")
+        }
+        return nil
+    }
+
+    private func verifyPath(chain: [[UInt8]], hostname: String?, at time: Date) async -> VerificationResult {
         guard !chain.isEmpty else { return .failure(1, "no certificate presented") }
         let certificates: [Certificate]
         do {

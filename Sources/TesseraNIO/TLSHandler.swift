@@ -187,7 +187,7 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
         let now = tlsContext.configuration.clock.now()
         let promise = context.eventLoop.makePromise(of: VerificationResult.self)
         promise.completeWithTask {
-            await verifier.verify(chain: request.chain, hostname: request.hostname, at: now)
+            await verifier.verify(chain: request.chain, hostname: request.hostname, at: now, purpose: request.purpose)
         }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         promise.futureResult.whenSuccess { result in

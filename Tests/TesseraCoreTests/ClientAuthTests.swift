@@ -193,6 +193,21 @@ final class ClientAuthTests: XCTestCase {
         }
     }
 
+    /// A client leaf whose extended key usage lacks clientAuth (verify code 26, see
+    /// CertificateTests.testExtendedKeyUsageMustFitThePurpose) is unsupported_certificate, as
+    /// OpenSSL answers X509_V_ERR_INVALID_PURPOSE.
+    func testClientCertificateForAnotherPurposeIsUnsupportedCertificate() {
+        for version in [ProtocolVersion.tls12, .tls13] {
+            var pair = Pair(client: client(ClientCertificates.p256, version: version), server: server(.required, version: version))
+            pair.serverVerification = VerificationResult(
+                isValid: false, code: 26, message: "unsupported certificate purpose: the leaf's extended key usage lacks clientAuth")
+            pair.handshake()
+            XCTAssertNil(pair.serverLog.summary, "\(version)")
+            XCTAssertEqual(pair.serverLog.closeError?.code, .unsupportedCertificate, "\(version)")
+            XCTAssertEqual(pair.clientLog.closeError?.code, .peerAlert(.unsupportedCertificate), "\(version)")
+        }
+    }
+
     /// The real verifier: a self-signed client certificate the server does not trust is
     /// unknown_ca (OpenSSL's alert for verify code 18) when verification is required, and
     /// reported but accepted with `.reportOnly`.

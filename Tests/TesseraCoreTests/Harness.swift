@@ -132,8 +132,9 @@ struct Pair {
         for action in actions {
             switch action {
             case .send(let bytes): toServer.append(contentsOf: splitRecords(bytes)); clientLog.sent.append(bytes)
-            case .verifyPeer:
+            case .verifyPeer(let request):
                 clientLog.verifyRequests += 1
+                XCTAssertEqual(request.purpose, .server, "a client checks a server chain")
                 absorbClient(client.peerVerificationCompleted(verification))
             case .handshakeCompleted(let summary): clientLog.summary = summary; clientLog.handshakes += 1
             case .sessionIssued(let session): clientLog.issued.append(session)
@@ -154,6 +155,7 @@ struct Pair {
                 serverLog.verifyRequests += 1
                 serverVerifiedChains.append(request.chain)
                 XCTAssertNil(request.hostname, "a client certificate is checked without a host name")
+                XCTAssertEqual(request.purpose, .client, "a server checks a client chain for clientAuth")
                 absorbServer(server.peerVerificationCompleted(serverVerification))
             case .handshakeCompleted(let summary): serverLog.summary = summary; serverLog.handshakes += 1
             case .sessionIssued(let session): serverLog.issued.append(session)

@@ -15,12 +15,12 @@ final class CertificateTests: XCTestCase {
     private func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// A CA and a leaf it issued (SAN localhost + 127.0.0.1), made by openssl.
-    private func makeCAChain() throws -> (leaf: String, ca: String, chainFile: String, leafKey: String) {
+    private func makeCAChain(leafExtensions: String = "") throws -> (leaf: String, ca: String, chainFile: String, leafKey: String) {
         try openssl(["req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                      "-keyout", path("ca-key.pem"), "-subj", "/CN=Tessera Test CA", "-days", "30", "-out", path("ca.pem")])
         try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                      "-keyout", path("leaf-key.pem"), "-subj", "/O=Tessera/CN=localhost", "-out", path("leaf.csr")])
-        try Data("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n".utf8).write(to: URL(fileURLWithPath: path("ext.cnf")))
+        try Data("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\(leafExtensions)".utf8).write(to: URL(fileURLWithPath: path("ext.cnf")))
         try openssl(["x509", "-req", "-in", path("leaf.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca-key.pem"), "-CAcreateserial",
                      "-days", "10", "-extfile", path("ext.cnf"), "-out", path("leaf.pem")])
         let chain = try String(contentsOfFile: path("leaf.pem"), encoding: .utf8) + String(contentsOfFile: path("ca.pem"), encoding: .utf8)
@@ -169,6 +169,27 @@ final class CertificateTests: XCTestCase {
             commonName: "localhost", key: .generateP256(), notValidBefore: Date().addingTimeInterval(86400), validity: 86400)
         let futureResult = await (try ChainVerifier(trustRoots: .certificates(future.certificates))).verify(chain: future.derEncoded, hostname: nil, at: Date())
         XCTAssertEqual(futureResult.code, 9)
+    }
+
+    /// RFC 5280 §4.2.1.12: a leaf whose extended key usage names only the other purpose is code
+    /// 26 (OpenSSL's ssl_server / ssl_client purposes); no EKU, or both usages, pass.
+    func testExtendedKeyUsageMustFitThePurpose() async throws {
+        let cases: [(eku: String, server: Int, client: Int)] = [
+            ("", 0, 0),
+            ("extendedKeyUsage=serverAuth\n", 0, 26),
+            ("extendedKeyUsage=clientAuth\n", 26, 0),
+            ("extendedKeyUsage=critical,serverAuth,clientAuth\n", 0, 0),
+            ("extendedKeyUsage=codeSigning\n", 26, 26),
+        ]
+        for vector in cases {
+            let files = try makeCAChain(leafExtensions: vector.eku)
+            let chain = try CertificateChain.load(pemFile: files.chainFile)
+            let verifier = try ChainVerifier(trustRoots: .pemFile(files.ca))
+            let server = await verifier.verify(chain: chain.derEncoded, hostname: "localhost", at: Date(), purpose: .server)
+            let client = await verifier.verify(chain: chain.derEncoded, hostname: nil, at: Date(), purpose: .client)
+            XCTAssertEqual(server.code, vector.server, "\(vector.eku) as a server: \(server.message)")
+            XCTAssertEqual(client.code, vector.client, "\(vector.eku) as a client: \(client.message)")
+        }
     }
 
     func testCAIssuedChain() async throws {
