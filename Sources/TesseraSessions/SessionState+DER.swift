@@ -38,7 +38,9 @@ import TesseraWire
 /// Tags [1] to [20] are EXPLICIT and context-specific. Reading, unmodelled and unknown fields are
 /// skipped (never fatal); the modelled ones must come in tag order, once each, as DER and OpenSSL
 /// require. Writing, we omit exactly what OpenSSL omits, so OpenSSL's own files re-encode byte for
-/// byte when they hold only modelled fields.
+/// byte when they hold only modelled fields. A zero written in a field OpenSSL omits when zero
+/// (ZINT/ZUINT: [5], [9], [14], [15]) reads as if absent, so decoding, encoding and decoding
+/// again always gives the same session (found by FuzzSession).
 extension SessionState {
     /// `SSL_SESSION_ASN1_VERSION`.
     static let asn1Version: UInt32 = 1
@@ -168,7 +170,8 @@ extension SessionState {
                 sessionIDContext = try DERField.octets(value, name, maximumLength: Self.maximumSessionIDContextLength)
             case .verifyResult:
                 let result: Int32 = try DERField.integer(value, name)
-                verifyResult = Int(result)
+                // Zero is what an absent field means (OpenSSL's ZINT32), and what we omit.
+                verifyResult = result == 0 ? nil : Int(result)
             case .hostname:
                 let bytes = try DERField.octets(value, name, maximumLength: 0xFFFF)
                 // RFC 6066 §3: HostName is ASCII; a NUL would be cut by OpenSSL's strndup.
@@ -181,15 +184,18 @@ extension SessionState {
                 guard let fitted = UInt32(exactly: hint) else {
                     throw SessionError(.invalidField, "\(name): \(hint) does not fit the 32-bit wire field")
                 }
-                ticketLifetimeHint = fitted
+                ticketLifetimeHint = fitted == 0 ? nil : fitted  // ZUINT64: zero means absent
             case .ticket:
                 ticket = try DERField.octets(value, name, maximumLength: Self.maximumTicketLength)
             case .flags:
                 flags = try DERField.integer(value, name)
             case .ticketAgeAdd:
-                ticketAgeAdd = try DERField.integer(value, name) as UInt32
+                // ZUINT32: a written zero reads like an absent field (0 in TLS 1.3, none before).
+                let add: UInt32 = try DERField.integer(value, name)
+                ticketAgeAdd = add != 0 || isTLS13 ? add : nil
             case .maxEarlyData:
-                maxEarlyData = try DERField.integer(value, name) as UInt32
+                let limit: UInt32 = try DERField.integer(value, name)
+                maxEarlyData = limit != 0 || isTLS13 ? limit : nil
             case .alpn:
                 alpn = try DERField.octets(value, name, maximumLength: Self.maximumALPNLength)
             case .keyExchangeGroup:

@@ -135,6 +135,7 @@ final class SessionMutationTests: XCTestCase {
                     do {
                         let session = try SessionState(derEncoded: mutated)
                         decoded += 1
+                        XCTAssertEqual(try SessionState(derEncoded: session.derEncoded()), session, "\(name): decode, encode, decode")
                         XCTAssertEqual(try SessionState(derEncoded: session.derEncoded()).derEncoded(), session.derEncoded())
                     } catch {
                         rejected += 1
@@ -153,6 +154,38 @@ final class SessionMutationTests: XCTestCase {
         }
         XCTAssertGreaterThan(rejected, 0)
         XCTAssertGreaterThan(decoded, 0, "some mutations (inside octet strings) still decode")
+    }
+
+    /// FuzzSession's find: a TLS 1.2 session with zeros written in fields OpenSSL omits when zero
+    /// ([5] verify_result, [9] lifetime hint, [14] age add, [15] max early data), a negative
+    /// time and an application-class element. It must read back the same after re-encoding.
+    func testWrittenZerosReadAsAbsent() throws {
+        let found = try XCTUnwrap(Data(base64Encoded:
+            "ATB8AgEBAgIDAwQCwCwEAAQwv1a5Je6vgLrDmKRBMmDuBZFoS0XzL4zhCMTIeB/b+KnINp0Q4ZM7tlh723J0Z/iqoQYCBP8cX4RgBAICASykFgQU0lEzDL2L3uUOgae3KEdx47EddXWmCwQJbG9jYWxob3N0qQMCAQC0AwIBHQ=="))
+        let session = try SessionState(derEncoded: Array(found.dropFirst()))  // the fuzzer's mode byte first
+        XCTAssertNil(session.ticketLifetimeHint, "[9] 0 reads as absent")
+        XCTAssertEqual(try SessionState(derEncoded: session.derEncoded()), session)
+
+        // The same zeros, each written out explicitly, for TLS 1.2 and TLS 1.3.
+        for version in [ProtocolVersion.tls12, .tls13] {
+            var plain = SessionState(
+                version: version, cipherSuite: version == .tls13 ? .tlsAES128GCMSHA256 : .ecdheECDSAWithAES128GCMSHA256,
+                sessionID: [], masterSecret: [UInt8](repeating: 1, count: 48), time: Date(timeIntervalSince1970: 1_800_000_000),
+                timeout: 300, peerCertificate: nil, sessionIDContext: [], verifyResult: nil, hostname: nil)
+            plain.ticketAgeAdd = version == .tls13 ? 0 : nil
+            plain.maxEarlyData = version == .tls13 ? 0 : nil
+            var der = plain.derEncoded()
+            // Insert [5] 0, [9] 0, [14] 0, [15] 0 before [19] kex_group (tag order) and fix the length.
+            let zeros: [UInt8] = [0xA5, 0x03, 0x02, 0x01, 0x00, 0xA9, 0x03, 0x02, 0x01, 0x00,
+                                  0xAE, 0x03, 0x02, 0x01, 0x00, 0xAF, 0x03, 0x02, 0x01, 0x00]
+            XCTAssertLessThan(der[1], 0x80 - UInt8(zeros.count), "short-form length")
+            let groupStart = 2 + Self.index(ofTag: 0xB3, in: Array(der[2...]))
+            der.insert(contentsOf: zeros, at: groupStart)
+            der[1] = UInt8(der.count - 2)
+            let read = try SessionState(derEncoded: der)
+            XCTAssertEqual(read, plain, "\(version): written zeros read as absent")
+            XCTAssertEqual(try SessionState(derEncoded: read.derEncoded()), read)
+        }
     }
 
     // MARK: Helpers
