@@ -325,7 +325,7 @@ struct WaitServerHello: Sendable {
             case .serverName, .supportedGroups, .signatureAlgorithms, .signatureAlgorithmsCert, .statusRequest,
                  .supportedVersionsOffered, .supportedVersionSelected, .keyShareOffered, .keyShareSelected,
                  .keyShareRetry, .preSharedKeyOffered, .preSharedKeySelected, .pskKeyExchangeModes, .earlyData,
-                 .cookie, .padding, .unknown:
+                 .cookie, .certificateAuthorities, .padding, .unknown:
                 continue
             }
         }
@@ -585,7 +585,8 @@ struct WaitPeerVerification: Sendable {
         let handshake = ClientHandshake12(
             negotiated: negotiated, keys: keys, chain: pending.chain, group: pending.group,
             signatureScheme: pending.signatureScheme, verification: verification, clientVerifyData: verifyData,
-            clientCertificateRequested: pending.certificateRequest != nil, clientCertificateSent: credentials != nil)
+            clientCertificateRequested: pending.certificateRequest != nil, clientCertificateSent: credentials != nil,
+            clientCertificateAuthorities: pending.certificateRequest?.certificateAuthorities ?? [])
         if negotiated.ticketExpected {
             return .waitNewSessionTicket(WaitNewSessionTicket(handshake: handshake))
         }
@@ -604,6 +605,7 @@ struct ClientHandshake12: Sendable {
     var clientVerifyData: [UInt8]
     var clientCertificateRequested = false
     var clientCertificateSent = false
+    var clientCertificateAuthorities: [[UInt8]] = []
 }
 
 /// RFC 5077 §3.3: the server acknowledged SessionTicket, so NewSessionTicket comes before its CCS.
@@ -680,6 +682,7 @@ struct WaitFinished: Sendable {
                 ticketLifetimeHint: ticket?.lifetimeHint
             )
             summary.clientCertificateRequested = handshake.clientCertificateRequested
+            summary.clientCertificateAuthorities = handshake.clientCertificateAuthorities
             summary.clientCertificateSent = handshake.clientCertificateSent
             // RFC 5077 §3.3: the ticket is ours only now that the server's Finished verified.
             let now = ctx.configuration.clock.now()

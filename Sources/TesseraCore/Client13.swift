@@ -375,6 +375,9 @@ struct WaitPeerVerification13: Sendable {
             masterSecret: resumption, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = false
         summary.clientCertificateRequested = handshake.certificateRequest != nil
+        if case .certificateAuthorities(let names)? = handshake.certificateRequest?.extension(.certificateAuthorities) {
+            summary.clientCertificateAuthorities = names
+        }
         summary.clientCertificateSent = credentials != nil
         summary.session = handshake.resumed
         summary.earlyDataAccepted = handshake.earlyDataAccepted

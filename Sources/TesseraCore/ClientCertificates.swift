@@ -57,14 +57,20 @@ struct ClientCertificateResult: Sendable {
 }
 
 enum ServerClientAuth {
-    /// RFC 5246 §7.4.4: ecdsa_sign and rsa_sign, the schemes we verify, no CA names.
+    /// RFC 5246 §7.4.4: ecdsa_sign and rsa_sign, the schemes we verify, the configured CA names.
     static func request12(_ configuration: TLSConfiguration) -> CertificateRequest12 {
-        CertificateRequest12(certificateTypes: [1, 64], signatureSchemes: schemes(configuration), certificateAuthorities: [])
+        CertificateRequest12(
+            certificateTypes: [1, 64], signatureSchemes: schemes(configuration),
+            certificateAuthorities: configuration.clientCertificateAuthorityNames)
     }
 
-    /// RFC 8446 §4.3.2: an empty context (not post-handshake) and signature_algorithms.
+    /// RFC 8446 §4.3.2: an empty context (not post-handshake), signature_algorithms, and
+    /// certificate_authorities (§4.2.4) when CA names are configured.
     static func request13(_ configuration: TLSConfiguration) -> CertificateRequest13 {
-        CertificateRequest13(requestContext: [], extensions: [.signatureAlgorithms(schemes(configuration))])
+        let names = configuration.clientCertificateAuthorityNames
+        return CertificateRequest13(
+            requestContext: [],
+            extensions: [.signatureAlgorithms(schemes(configuration))] + (names.isEmpty ? [] : [.certificateAuthorities(names)]))
     }
 
     /// The schemes we can check, in our order.

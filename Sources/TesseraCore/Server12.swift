@@ -120,7 +120,7 @@ struct WaitClientHello: Sendable {
             case .signatureAlgorithmsCert, .statusRequest, .supportedVersionsOffered,
                  .supportedVersionSelected, .keyShareOffered, .keyShareSelected, .keyShareRetry,
                  .preSharedKeyOffered, .preSharedKeySelected, .pskKeyExchangeModes, .earlyData, .cookie,
-                 .padding, .unknown:
+                 .certificateAuthorities, .padding, .unknown:
                 continue
             }
         }

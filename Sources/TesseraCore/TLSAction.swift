@@ -73,6 +73,8 @@ public struct HandshakeSummary: Sendable {
     }
     /// Whether the server sent a CertificateRequest in this handshake.
     public var clientCertificateRequested = false
+    /// Client: the CA names (DER) the server's CertificateRequest listed, if any.
+    public var clientCertificateAuthorities: [[UInt8]] = []
     /// Whether a non-empty client Certificate (and its CertificateVerify) went out (client) or
     /// arrived and verified (server) in this handshake.
     public var clientCertificateSent = false

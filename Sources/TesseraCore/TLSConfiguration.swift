@@ -49,6 +49,11 @@ public struct TLSConfiguration: Sendable {
     public var privateKey: SigningKey?
     /// Server: request a client certificate. See `ClientAuthentication`.
     public var clientAuthentication: ClientAuthentication = .none
+    /// Server: the names (DER X.501) sent in the CertificateRequest so a client can pick a
+    /// certificate those CAs issued: TLS 1.2's certificate_authorities list (RFC 5246 §7.4.4), TLS
+    /// 1.3's certificate_authorities extension (RFC 8446 §4.2.4). Empty (the default): none are
+    /// sent. `tessera s_server -CAfile F` sends the subjects of F's certificates, as openssl does.
+    public var clientCertificateAuthorityNames: [[UInt8]] = []
     /// ALPN protocols in preference order (RFC 7301).
     public var alpnProtocols: [String] = []
     /// Client: how the server's chain is treated. Server: how a client certificate's chain is

@@ -113,9 +113,25 @@ public struct CertificateChain: Sendable {
     public var leafSubject: String { certificates.first.map { Self.oneLine($0.subject) } ?? "" }
     public var leafIssuer: String { certificates.first.map { Self.oneLine($0.issuer) } ?? "" }
 
+    /// The subject of every certificate as DER (X.501 Name), in order: the CA names a server sends
+    /// in a CertificateRequest. A name that cannot be serialized is left out.
+    public var subjectNamesDER: [[UInt8]] {
+        certificates.compactMap { certificate in
+            var serializer = DER.Serializer()
+            guard (try? serializer.serialize(certificate.subject)) != nil else { return nil }
+            return serializer.serializedBytes
+        }
+    }
+
     /// Addition: the chain as PEM text (leaf first).
     public var pemEncoded: String {
         derEncoded.map { PEMDocument(type: "CERTIFICATE", derBytes: $0).pemString }.joined(separator: "\n") + "\n"
+    }
+
+    /// A DER X.501 name as one line (as `leafSubject` prints it); nil when it does not parse.
+    public static func oneLine(nameDER: [UInt8]) -> String? {
+        guard let name = try? DistinguishedName(derEncoded: nameDER) else { return nil }
+        return oneLine(name)
     }
 
     static func oneLine(_ name: DistinguishedName) -> String {

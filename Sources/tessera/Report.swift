@@ -23,7 +23,15 @@ enum Report {
         } else {
             out += "no peer certificate available\n---\n"
         }
-        out += "No client certificate CA names sent\n"
+        if summary.clientCertificateAuthorities.isEmpty {
+            out += "No client certificate CA names sent\n"
+        } else {
+            // openssl s_client's list of the CertificateRequest's certificate_authorities.
+            out += "Acceptable client certificate CA names\n"
+            for name in summary.clientCertificateAuthorities {
+                out += (CertificateChain.oneLine(nameDER: name) ?? "(unreadable name)") + "\n"
+            }
+        }
         out += "Client certificate requested: \(summary.clientCertificateRequested ? "yes" : "no")\n"
         if summary.clientCertificateRequested {
             out += "Client certificate sent: \(summary.clientCertificateSent ? "yes" : "no (empty Certificate)")\n"

@@ -243,6 +243,12 @@ struct SServer: ParsableCommand {
         if let caFile {
             guard FileManager.default.isReadableFile(atPath: caFile) else { throw CommandError("cannot read -CAfile \(caFile)") }
             configuration.trustRoots = .pemFile(caFile)
+            // As openssl s_server does: the CertificateRequest names the -CAfile subjects.
+            do {
+                configuration.clientCertificateAuthorityNames = try CertificateChain.load(pemFile: caFile).subjectNamesDER
+            } catch {
+                throw CommandError("cannot read -CAfile \(caFile): \(error.message)")
+            }
         }
         // Like openssl, -CAfile and -verify_return_error alone are accepted and change nothing.
         guard verify != nil || verifyRequired != nil else { return }

@@ -115,6 +115,29 @@ final class ClientAuthInteropTests: InteropTestCase {
         }
     }
 
+    /// RFC 5246 §7.4.4 / RFC 8446 §4.2.4: tessera s_server -CAfile names the file's CA in its
+    /// CertificateRequest; openssl s_client (without -brief) lists it under "Acceptable client
+    /// certificate CA names".
+    func testTesseraServerNamesItsClientCAsToOpenSSL() throws {
+        let tessera = try TesseraCLI.require(.server)
+        let fixtures = try CertificateFixtures.shared()
+        let openssl = try Locations.requireTool("openssl", package: "openssl")
+        let identity = try clientIdentity(fixtures)
+        for version in Self.versions {
+            try runVersion(version) {
+                let port = try PortAllocator.next()
+                let server = try startTesseraAuthServer(tessera, port: port, version: version, fixtures: fixtures)
+                defer { server.terminate() }
+                let result = try PeerProcess.run(openssl, [
+                    "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost", version,
+                    "-cert", identity.certificate.path, "-key", identity.key.path,
+                ], in: workDirectory, input: Data(), timeout: 30)
+                let names = result.stdout.components(separatedBy: "Acceptable client certificate CA names\n").dropFirst().first ?? ""
+                XCTAssertTrue(names.hasPrefix("CN = Tessera Interop Test CA\n"), "\(version): openssl s_client\n\(result.stdout)\n\(result.stderr)")
+            }
+        }
+    }
+
     /// RFC 5246 §7.4.6 / RFC 8446 §4.4.2.4: no certificate for `-Verify`: the alert openssl
     /// receives is handshake_failure in TLS 1.2 and certificate_required in TLS 1.3.
     func testOpenSSLClientWithoutCertificateIsRefusedByTesseraServer() throws {
@@ -184,6 +207,9 @@ final class ClientAuthInteropTests: InteropTestCase {
                 XCTAssertTrue(brief.contains("Peer certificate:") && brief.contains(Self.clientSubject), "\(version): openssl s_server\n\(server.diagnostics)")
                 let report = client.stdoutText()
                 XCTAssertTrue(report.contains("Client certificate requested: yes"), "\(version): tessera s_client\n\(client.diagnostics)")
+                // openssl s_server -CAfile names its CA in the CertificateRequest.
+                XCTAssertTrue(report.contains("Acceptable client certificate CA names\nCN=Tessera Interop Test CA\n"),
+                              "\(version): tessera s_client\n\(client.diagnostics)")
                 XCTAssertTrue(report.contains("Client certificate sent: yes"), "\(version): tessera s_client\n\(client.diagnostics)")
                 let trace = messageTrace(server)
                 XCTAssertTrue(trace.entries.contains { !$0.sent && $0.summary.hasSuffix("CertificateVerify") }, "\(version): openssl got no CertificateVerify")

@@ -177,6 +177,30 @@ final class ClientAuthTests: XCTestCase {
         XCTAssertEqual(pair.serverLog.summary?.peerCertificates, [])
     }
 
+    /// RFC 5246 §7.4.4 / RFC 8446 §4.2.4: configured CA names travel in the CertificateRequest
+    /// (TLS 1.2's list, TLS 1.3's certificate_authorities extension) and the client reports them;
+    /// without names, TLS 1.3 sends no such extension.
+    func testCertificateRequestNamesTheConfiguredAuthorities() {
+        let names = ClientCertificates.p256.0.subjectNamesDER + ClientCertificates.rsa.0.subjectNamesDER
+        XCTAssertEqual(names.count, 2)
+        for version in [ProtocolVersion.tls12, .tls13] {
+            var named = server(.optional, version: version)
+            named.clientCertificateAuthorityNames = names
+            var pair = Pair(client: client(ClientCertificates.p256, version: version), server: named)
+            pair.handshake()
+            XCTAssertEqual(pair.clientLog.summary?.clientCertificateAuthorities, names, "\(version)")
+            XCTAssertEqual(names.compactMap { CertificateChain.oneLine(nameDER: $0) },
+                           [ClientCertificates.p256.0.leafSubject, ClientCertificates.rsa.0.leafSubject])
+            XCTAssertEqual(pair.serverLog.summary?.clientCertificateSent, true, "\(version)")
+
+            var unnamed = Pair(client: client(ClientCertificates.p256, version: version), server: server(.optional, version: version))
+            unnamed.handshake()
+            XCTAssertEqual(unnamed.clientLog.summary?.clientCertificateRequested, true, "\(version)")
+            XCTAssertEqual(unnamed.clientLog.summary?.clientCertificateAuthorities, [], "\(version)")
+        }
+        XCTAssertNil(ServerClientAuth.request13(server(.optional, version: .tls13)).extension(.certificateAuthorities))
+    }
+
     // MARK: Bad proofs and chains
 
     /// RFC 5246 §7.4.8 / RFC 8446 §4.4.3: a CertificateVerify that does not verify under the

@@ -123,7 +123,10 @@ enum Corpus {
             (
                 .certificateRequest13(
                     CertificateRequest13(
-                        requestContext: [], extensions: [.signatureAlgorithms([.ed25519]), .unknown(ExtensionType(0x3A3A), [1])])),
+                        requestContext: [], extensions: [
+                            .signatureAlgorithms([.ed25519]), .certificateAuthorities([[0x30, 0x00], [0x30, 0x02, 0x05, 0x00]]),
+                            .unknown(ExtensionType(0x3A3A), [1]),
+                        ])),
                 .tls13
             ),
             (.serverHelloDone, .tls12),

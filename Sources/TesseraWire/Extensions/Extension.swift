@@ -54,6 +54,9 @@ public enum Extension: Sendable, Hashable {
     /// nil in ClientHello / EncryptedExtensions, the limit in NewSessionTicket.
     case earlyData(maxEarlyDataSize: UInt32?)
     case cookie([UInt8])
+    /// certificate_authorities (RFC 8446 §4.2.4): DER-encoded X.501 names, in a ClientHello or a
+    /// CertificateRequest.
+    case certificateAuthorities([[UInt8]])
     /// Number of zero bytes. Padding with non-zero bytes decodes as `.unknown` to stay round-trippable.
     case padding(Int)
     case unknown(ExtensionType, [UInt8])
@@ -76,6 +79,7 @@ public enum Extension: Sendable, Hashable {
         case .pskKeyExchangeModes: return .pskKeyExchangeModes
         case .earlyData: return .earlyData
         case .cookie: return .cookie
+        case .certificateAuthorities: return .certificateAuthorities
         case .padding: return .padding
         case .unknown(let type, _): return type
         }
@@ -103,6 +107,7 @@ public enum Extension: Sendable, Hashable {
         case .pskKeyExchangeModes: decoded = .pskKeyExchangeModes(try Self.decodePSKModes(&body))
         case .earlyData: decoded = try Self.decodeEarlyData(&body, context: context)
         case .cookie: decoded = .cookie(try Self.decodeCookie(&body))
+        case .certificateAuthorities: decoded = .certificateAuthorities(try Self.decodeCertificateAuthorities(&body))
         case .padding: decoded = Self.decodePadding(&body)
         default: decoded = nil
         }
@@ -144,6 +149,7 @@ public enum Extension: Sendable, Hashable {
         case .pskKeyExchangeModes(let modes): Self.encodePSKModes(modes, into: &body)
         case .earlyData(let limit): if let limit { body.writeInteger(limit) }
         case .cookie(let cookie): Self.encodeCookie(cookie, into: &body)
+        case .certificateAuthorities(let names): Self.encodeCertificateAuthorities(names, into: &body)
         case .padding(let count): body.writeRepeatingByte(0, count: max(0, min(count, 0xFFFF)))
         case .unknown(_, let raw): body.writeBytes(raw)
         }

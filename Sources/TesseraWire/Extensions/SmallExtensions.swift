@@ -82,6 +82,34 @@ extension Extension {
     }
 }
 
+/// certificate_authorities (RFC 8446 §4.2.4).
+///
+/// ```
+/// opaque DistinguishedName<1..2^16-1>;
+///
+/// struct {
+///     DistinguishedName authorities<3..2^16-1>;
+/// } CertificateAuthoritiesExtension;
+/// ```
+extension Extension {
+    static func decodeCertificateAuthorities(_ body: inout ByteBuffer) throws(WireError) -> [[UInt8]] {
+        var list = try body.readLengthPrefixed16("authorities", min: 3)
+        var names: [[UInt8]] = []
+        while list.readableBytes > 0 {
+            names.append(try list.readLengthPrefixed16("DistinguishedName", min: 1).remainingBytes)
+        }
+        return names
+    }
+
+    static func encodeCertificateAuthorities(_ names: [[UInt8]], into body: inout ByteBuffer) {
+        body.writeLengthPrefixed16 { list in
+            for name in names {
+                list.writeLengthPrefixed16 { $0.writeBytes(name) }
+            }
+        }
+    }
+}
+
 /// padding (RFC 7685 §3): `extension_data` is zero bytes of any length. RFC 7685 §3 says the server
 /// MUST NOT check they are zero, so non-zero padding is kept verbatim as `.unknown`, not rejected.
 extension Extension {
