@@ -42,10 +42,24 @@ struct PSKOffer: Sendable {
 }
 
 enum PSKBinder {
+    /// Client: over our own ClientHello's encoding, truncated before the binders.
     static func compute(psk: [UInt8], hash: HashAlgorithm, hello: ClientHello, prefix: Transcript?) -> [UInt8]? {
         guard let truncated = hello.encodedWithoutBinders() else { return nil }
+        return compute(psk: psk, hash: hash, truncatedHello: truncated, prefix: prefix)
+    }
+
+    /// Server: over the ClientHello exactly as received, up to its binders list (RFC 8446
+    /// §4.2.11.2). pre_shared_key is the last extension (the decoder enforces it), so the binders
+    /// vector is the message's tail; re-encoding the decoded hello is not needed.
+    static func truncated(received: ByteBuffer, offered: OfferedPSKs) -> ByteBuffer? {
+        let keep = received.readableBytes - offered.bindersEncodedLength
+        guard keep >= 0 else { return nil }
+        return received.getSlice(at: received.readerIndex, length: keep)
+    }
+
+    static func compute(psk: [UInt8], hash: HashAlgorithm, truncatedHello: ByteBuffer, prefix: Transcript?) -> [UInt8] {
         var transcript = prefix ?? Transcript(hash: hash)
-        transcript.append(truncated)
+        transcript.append(truncatedHello)
         let schedule = KeySchedule13(hash: hash, psk: psk)
         return TLS13Support.finished(secret: schedule.binderKey(external: false), transcriptHash: transcript.currentHash(), hash: hash)
     }
@@ -61,7 +75,7 @@ struct ServerPSKPolicy {
     /// §4.2.11). Tickets we cannot use are skipped; `failure` is why the first one was (the
     /// resumption-failure metrics, the same reasons as TLS 1.2's).
     func select(
-        _ offered: OfferedPSKs, hello: ClientHello, parameters: CipherSuiteParameters, prefix: Transcript?,
+        _ offered: OfferedPSKs, received: ByteBuffer, parameters: CipherSuiteParameters, prefix: Transcript?,
         serverName: String?
     ) throws(TLSError) -> (chosen: PSKSelection?, failure: ResumptionFailure?) {
         var failure: ResumptionFailure?
@@ -75,8 +89,10 @@ struct ServerPSKPolicy {
             case .success(let opened):
                 (session, renew) = opened
             }
-            guard let expected = PSKBinder.compute(psk: session.masterSecret, hash: parameters.hash, hello: hello, prefix: prefix),
-                  constantTimeEquals(expected, offered.binders[index]) else {
+            guard let truncated = PSKBinder.truncated(received: received, offered: offered),
+                  constantTimeEquals(
+                      PSKBinder.compute(psk: session.masterSecret, hash: parameters.hash, truncatedHello: truncated, prefix: prefix),
+                      offered.binders[index]) else {
                 throw TLSError(.decryptError, "PSK binder does not verify")
             }
             return (PSKSelection(index: index, session: session, renew: renew), nil)

@@ -101,7 +101,7 @@ enum Server13Start {
         var pskFailure: ResumptionFailure?
         if pskKEOnly, let offeredPSKs, let policy {
             (resumed, pskFailure) = try policy.select(
-                offeredPSKs, hello: hello, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
+                offeredPSKs, received: raw.bytes, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
         }
         var keyShare: (entry: KeyShareEntry, exchange: EphemeralKeyExchange)?
         if resumed == nil {
@@ -119,7 +119,7 @@ enum Server13Start {
             // RFC 8446 §4.2.11: resume with the first offered ticket we can open, psk_dhe_ke.
             if let offeredPSKs, pskModes.contains(.pskDHEKE), let policy {
                 let selection = try policy.select(
-                    offeredPSKs, hello: hello, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
+                    offeredPSKs, received: raw.bytes, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
                 resumed = selection.chosen
                 pskFailure = pskFailure ?? selection.failure
             }
