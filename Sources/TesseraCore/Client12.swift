@@ -789,7 +789,8 @@ extension TLSError {
     static func verificationFailed(_ result: VerificationResult) -> TLSError {
         switch result.code {
         case 10: return TLSError(.certificateExpired, "certificate verify failed: \(result.message)")
-        case 18, 19, 20, 21: return TLSError(.unknownCA, "certificate verify failed: \(result.message)")
+        // ssl_verify_alarm_type: issuer not found, self-signed, chain too long, path length, invalid CA.
+        case 18, 19, 20, 21, 22, 24, 25: return TLSError(.unknownCA, "certificate verify failed: \(result.message)")
         case 26: return TLSError(.unsupportedCertificate, "certificate verify failed: \(result.message)")
         default: return TLSError(.badCertificate, "certificate verify failed: \(result.message)")
         }

@@ -155,6 +155,7 @@ extension VerificationResult {
         case 19: return "self-signed certificate in certificate chain"
         case 20: return "unable to get local issuer certificate"
         case 21: return "unable to verify the first certificate"
+        case 22: return "certificate chain too long"
         case 24: return "invalid CA certificate"
         case 25: return "path length constraint exceeded"
         case 26: return "unsupported certificate purpose"

@@ -61,6 +61,10 @@ public struct TLSConfiguration: Sendable {
     public var certificateVerification: CertificateVerification = .required
     /// Client: roots for the server's chain. Server: roots for client certificates.
     public var trustRoots: TrustRoots = .system
+    /// The most intermediate CA certificates a verified chain may have between the leaf and the
+    /// trust anchor (OpenSSL's verify depth, `-verify N`); a longer one is verify code 22,
+    /// "certificate chain too long". nil: no limit.
+    public var verifyDepth: Int?
     /// Offer (client) or accept (server) RFC 7627 extended master secret. On by default.
     public var extendedMasterSecret = true
     /// Refuse peers that do not negotiate extended master secret.

@@ -46,8 +46,11 @@ public struct ChainVerifier: Sendable {
     private let store: CertificateStore
     /// The explicit roots (empty for the system store), to recognise a trust anchor presented as the leaf.
     private let explicitRoots: [Certificate]
+    /// OpenSSL's verify depth: the most intermediates between the leaf and the trust anchor.
+    private let maximumDepth: Int?
 
-    public init(trustRoots: TrustRoots) throws(CryptoError) {
+    public init(trustRoots: TrustRoots, maximumDepth: Int? = nil) throws(CryptoError) {
+        self.maximumDepth = maximumDepth
         switch trustRoots {
         case .system:
             store = CertificateStore.systemTrustRoots
@@ -122,7 +125,11 @@ public struct ChainVerifier: Sendable {
             HandledExtensions()
         }
         switch await verifier.validate(leaf: leaf, intermediates: intermediates) {
-        case .validCertificate:
+        case .validCertificate(let path):
+            // X509_VERIFY_PARAM_set_depth: neither the leaf nor the trust anchor counts.
+            if let maximumDepth, path.count - 2 > maximumDepth {
+                return .failure(22, "certificate chain too long: \(path.count - 2) intermediates, verify depth \(maximumDepth)")
+            }
             return await checkName(leaf: leaf, roots: store, intermediates: intermediates, hostname: hostname, time: time)
         case .couldNotValidate(let failures):
             return Self.classify(failures: failures, presented: certificates, at: time)

@@ -36,7 +36,7 @@ public final class TLSContext: Sendable {
             verifier = nil
         case .required, .reportOnly:
             do {
-                verifier = try ChainVerifier(trustRoots: configuration.trustRoots)
+                verifier = try ChainVerifier(trustRoots: configuration.trustRoots, maximumDepth: configuration.verifyDepth)
             } catch {
                 throw TLSError(.internalError, "cannot load trust roots: \(error.message)")
             }

@@ -28,12 +28,12 @@ struct SServer: ParsableCommand {
     var key: String?
 
     @Option(name: .customLong("verify", withSingleDash: true), help: ArgumentHelp(
-        "Ask clients for a certificate; a client without one still connects. N is openssl's verify depth (accepted, not used).",
+        "Ask clients for a certificate; a client without one still connects. N is openssl's verify depth: at most N intermediate CAs in the client's chain.",
         valueName: "N"))
     var verify: Int?
 
     @Option(name: .customLong("Verify", withSingleDash: true), help: ArgumentHelp(
-        "Require a client certificate: without one the handshake fails (handshake_failure in TLS 1.2, certificate_required in TLS 1.3).",
+        "Require a client certificate: without one the handshake fails (handshake_failure in TLS 1.2, certificate_required in TLS 1.3). N as for -verify.",
         valueName: "N"))
     var verifyRequired: Int?
 
@@ -254,6 +254,7 @@ struct SServer: ParsableCommand {
         guard verify != nil || verifyRequired != nil else { return }
         guard verify == nil || verifyRequired == nil else { throw CommandError("-verify and -Verify exclude each other") }
         configuration.clientAuthentication = verifyRequired != nil ? .required : .optional
+        configuration.verifyDepth = max(0, verifyRequired ?? verify ?? 0)
         configuration.certificateVerification = verifyReturnError ? .required : .reportOnly
     }
 

@@ -192,6 +192,33 @@ final class CertificateTests: XCTestCase {
         }
     }
 
+    /// OpenSSL's verify depth (X509_VERIFY_PARAM_set_depth): intermediates between the leaf and
+    /// the trust anchor; one more than allowed is code 22.
+    func testVerifyDepthCountsIntermediates() async throws {
+        let ca = try makeCAChain()
+        // An intermediate CA under the test CA, and a leaf under the intermediate.
+        try Data("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n".utf8).write(to: URL(fileURLWithPath: path("int.cnf")))
+        try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                     "-keyout", path("int-key.pem"), "-subj", "/CN=Tessera Intermediate", "-out", path("int.csr")])
+        try openssl(["x509", "-req", "-in", path("int.csr"), "-CA", ca.ca, "-CAkey", path("ca-key.pem"), "-CAcreateserial",
+                     "-days", "10", "-extfile", path("int.cnf"), "-out", path("int.pem")])
+        try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                     "-keyout", path("leaf2-key.pem"), "-subj", "/CN=localhost", "-out", path("leaf2.csr")])
+        try openssl(["x509", "-req", "-in", path("leaf2.csr"), "-CA", path("int.pem"), "-CAkey", path("int-key.pem"),
+                     "-CAcreateserial", "-days", "10", "-extfile", path("ext.cnf"), "-out", path("leaf2.pem")])
+        let leaf = try CertificateChain.load(pemFile: path("leaf2.pem")).derEncoded
+        let intermediate = try CertificateChain.load(pemFile: path("int.pem")).derEncoded
+        for (depth, expected) in [(nil, 0), (2, 0), (1, 0), (0, 22)] as [(Int?, Int)] {
+            let verifier = try ChainVerifier(trustRoots: .pemFile(ca.ca), maximumDepth: depth)
+            let result = await verifier.verify(chain: leaf + intermediate, hostname: "localhost", at: Date())
+            XCTAssertEqual(result.code, expected, "depth \(depth.map(String.init) ?? "none"): \(result.message)")
+        }
+        // The two-certificate chain has no intermediate: depth 0 is enough.
+        let direct = try ChainVerifier(trustRoots: .pemFile(ca.ca), maximumDepth: 0)
+        let directResult = await direct.verify(chain: try CertificateChain.load(pemFile: ca.leaf).derEncoded, hostname: "localhost", at: Date())
+        XCTAssertEqual(directResult, .ok)
+    }
+
     func testCAIssuedChain() async throws {
         let files = try makeCAChain()
         let chain = try CertificateChain.load(pemFile: files.chainFile)
