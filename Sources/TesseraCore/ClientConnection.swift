@@ -110,9 +110,11 @@ struct ClientMachine: ConnectionMachine {
     var ctx: ClientContext
     var state: ClientState = .start
 
+    /// In place (`_modify`): a get/set pair would copy the record layer on every mutation, and
+    /// its buffers would no longer be uniquely referenced, so each read of a record copied them.
     var records: RecordLayer {
         get { ctx.records }
-        set { ctx.records = newValue }
+        _modify { yield &ctx.records }
     }
 
     var isConnected: Bool {

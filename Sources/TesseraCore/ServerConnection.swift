@@ -68,9 +68,11 @@ struct ServerMachine: ConnectionMachine {
     var ctx: ServerContext
     var state: ServerState = .waitClientHello(WaitClientHello(renegotiation: nil))
 
+    /// In place (`_modify`): a get/set pair would copy the record layer on every mutation, and
+    /// its buffers would no longer be uniquely referenced, so each read of a record copied them.
     var records: RecordLayer {
         get { ctx.records }
-        set { ctx.records = newValue }
+        _modify { yield &ctx.records }
     }
 
     var isConnected: Bool {
