@@ -333,8 +333,7 @@ final class ClientAuthTests: XCTestCase {
     }
 
     private func connect(_ world: World, session: SessionState?) -> Pair {
-        var pair = Pair(client: world.client, server: world.server)
-        pair.client = ClientConnection(configuration: world.client, serverName: "localhost", session: session, trace: true)
+        var pair = Pair(client: world.client, server: world.server, session: session)
         pair.handshake()
         return pair
     }
@@ -538,12 +537,7 @@ final class ClientAuthMutationTests: XCTestCase {
         let (clientConfiguration, serverConfiguration) = configurations(.tls12)
         for mutation in Mutation.allCases {
             var pair = Pair(client: clientConfiguration, server: serverConfiguration)
-            pair.start()
-            let hello = pair.toServer
-            pair.toServer = []
-            for record in hello { pair.absorbServer(pair.server.receive(record)) }
-            let flight = pair.toClient
-            pair.toClient = []
+            let flight = pair.serverFirstFlight()
             XCTAssertEqual(flight.count, 5, "ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone")
             // Swapping CertificateRequest with ServerHelloDone, or moving ServerKeyExchange after it.
             let index = mutation == .swapWithNext ? 2 : 3
@@ -622,12 +616,7 @@ final class ClientAuthMutationTests: XCTestCase {
         for index in 0..<5 {
             for mutation in Mutation.allCases {
                 var pair = Pair(client: clientConfiguration, server: serverConfiguration)
-                pair.start()
-                let hello = pair.toServer
-                pair.toServer = []
-                for record in hello { pair.absorbServer(pair.server.receive(record)) }
-                let records = pair.toClient
-                pair.toClient = []
+                let records = pair.serverFirstFlight()
                 // ServerHello and CCS in the clear, then one encrypted record per message.
                 let clear = records.prefix { $0.getInteger(at: $0.readerIndex, as: UInt8.self) != ContentType.applicationData.rawValue }
                 let encrypted = Array(records.dropFirst(clear.count))

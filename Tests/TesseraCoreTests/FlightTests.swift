@@ -136,13 +136,8 @@ final class MutationTests: XCTestCase {
     /// answers stay consistent with the client's own hello.
     private func checkServerMutation(index: Int, _ mutation: Mutation, count: Int) {
         var pair = Pair()
-        pair.start()
         // Run the server once to get its first flight for this client.
-        let hello = pair.toServer
-        pair.toServer = []
-        for record in hello { pair.absorbServer(pair.server.receive(record)) }
-        var firstFlight = pair.toClient
-        pair.toClient = []
+        var firstFlight = pair.serverFirstFlight()
         let label = "server record \(index) \(mutation)"
         // The server's second flight (CCS, Finished) only exists after the client's; mutate the
         // first flight, or the second one after a clean first.

@@ -96,13 +96,29 @@ struct Pair {
     var toServer: [ByteBuffer] = []
     var toClient: [ByteBuffer] = []
 
-    init(client: TLSConfiguration = clientConfiguration(), server: TLSConfiguration = serverConfiguration(), serverName: String? = "localhost") {
-        self.client = ClientConnection(configuration: client, serverName: serverName, trace: true)
+    /// `session` (and `earlyData`) go to the client, as a resuming application would pass them.
+    init(
+        client: TLSConfiguration = clientConfiguration(), server: TLSConfiguration = serverConfiguration(),
+        serverName: String? = "localhost", session: SessionState? = nil, earlyData: ByteBuffer? = nil
+    ) {
+        self.client = ClientConnection(configuration: client, serverName: serverName, session: session, earlyData: earlyData, trace: true)
         self.server = ServerConnection(configuration: server, trace: true)
     }
 
     mutating func start() {
         absorbClient(client.startHandshake())
+    }
+
+    /// Starts the handshake, gives the client's first flight to the server and returns the
+    /// server's answer as records, taken out of flight (for tests that mutate it).
+    mutating func serverFirstFlight() -> [ByteBuffer] {
+        start()
+        let hello = toServer
+        toServer = []
+        for record in hello { absorbServer(server.receive(record)) }
+        let flight = toClient
+        toClient = []
+        return flight
     }
 
     /// Moves bytes both ways until nothing is in flight.

@@ -175,8 +175,7 @@ final class SecureRenegotiationTests: XCTestCase {
         let session = try XCTUnwrap(first.clientLog.issued.last)
         clock.advance(by: 15)
 
-        var pair = Pair(client: client, server: server)
-        pair.client = ClientConnection(configuration: client, serverName: "localhost", session: session, trace: true)
+        var pair = Pair(client: client, server: server, session: session)
         pair.handshake()
         XCTAssertEqual(pair.clientLog.summary?.ticketRenewed, true)
         pair.absorbClient(pair.client.renegotiate())

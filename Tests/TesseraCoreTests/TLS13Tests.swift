@@ -236,8 +236,7 @@ final class TLS13Tests: XCTestCase {
     }
 
     private func connect13(_ world: World13, session: SessionState?) -> Pair {
-        var pair = Pair(client: world.client, server: world.server)
-        pair.client = ClientConnection(configuration: world.client, serverName: "localhost", session: session, trace: true)
+        var pair = Pair(client: world.client, server: world.server, session: session)
         pair.handshake()
         return pair
     }
@@ -305,10 +304,7 @@ final class TLS13Tests: XCTestCase {
     }
 
     private func connectEarly(_ world: World13, session: SessionState, data: String) -> Pair {
-        var pair = Pair(client: world.client, server: world.server)
-        pair.client = ClientConnection(
-            configuration: world.client, serverName: "localhost", session: session,
-            earlyData: ByteBuffer(string: data), trace: true)
+        var pair = Pair(client: world.client, server: world.server, session: session, earlyData: ByteBuffer(string: data))
         pair.handshake()
         return pair
     }

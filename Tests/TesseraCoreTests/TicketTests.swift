@@ -27,8 +27,7 @@ final class TicketTests: XCTestCase {
     }
 
     private func connect(_ world: World, session: SessionState?, serverName: String = "localhost") -> Pair {
-        var pair = Pair(client: world.client, server: world.server, serverName: serverName)
-        pair.client = ClientConnection(configuration: world.client, serverName: serverName, session: session, trace: true)
+        var pair = Pair(client: world.client, server: world.server, serverName: serverName, session: session)
         pair.handshake()
         return pair
     }
