@@ -81,12 +81,17 @@ enum ServerClientAuth {
     }
 
     /// RFC 5246 §7.4.8, RFC 8446 §4.4.3: the client's CertificateVerify must use a scheme from our
-    /// CertificateRequest that fits its key (and the version); otherwise `illegal_parameter`.
-    static func checkScheme(
-        _ scheme: SignatureScheme, key: PeerPublicKey, version: ProtocolVersion, _ configuration: TLSConfiguration
+    /// CertificateRequest that fits its key (and the version), else `illegal_parameter`, and its
+    /// signature over `signed` must verify under the key, else `decrypt_error`.
+    static func checkProof(
+        _ verify: CertificateVerify, key: PeerPublicKey, signed: [UInt8], version: ProtocolVersion,
+        _ configuration: TLSConfiguration
     ) throws(TLSError) {
-        guard schemes(configuration).contains(scheme), key.canVerify(scheme, version: version) else {
-            throw TLSError(.illegalParameter, "client signed with \(scheme), which was not offered or does not fit its key")
+        guard schemes(configuration).contains(verify.scheme), key.canVerify(verify.scheme, version: version) else {
+            throw TLSError(.illegalParameter, "client signed with \(verify.scheme), which was not offered or does not fit its key")
+        }
+        guard key.verify(signature: verify.signature, data: signed, scheme: verify.scheme) else {
+            throw TLSError(.decryptError, "bad client CertificateVerify signature")
         }
     }
 

@@ -386,14 +386,11 @@ struct WaitClientCertificateVerify12: Sendable {
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .certificateVerify(let verify):
-            try ServerClientAuth.checkScheme(verify.scheme, key: clientKey, version: .tls12, ctx.configuration)
             var next = handshake
             guard let messages = next.negotiated.transcript.retainedMessages else {
                 throw TLSError(.internalError, "handshake messages for CertificateVerify were not kept")
             }
-            guard clientKey.verify(signature: verify.signature, data: messages, scheme: verify.scheme) else {
-                throw TLSError(.decryptError, "bad client CertificateVerify signature")
-            }
+            try ServerClientAuth.checkProof(verify, key: clientKey, signed: messages, version: .tls12, ctx.configuration)
             next.negotiated.transcript.stopRetaining()
             next.negotiated.transcript.append(raw.bytes)
             next.clientCertificate?.scheme = verify.scheme

@@ -318,11 +318,8 @@ struct WaitClientCertificateVerify13: Sendable {
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .certificateVerify(let verify):
-            try ServerClientAuth.checkScheme(verify.scheme, key: clientKey, version: .tls13, ctx.configuration)
             let content = TLS13Support.certificateVerifyContent(server: false, transcriptHash: next.transcript.currentHash())
-            guard clientKey.verify(signature: verify.signature, data: content, scheme: verify.scheme) else {
-                throw TLSError(.decryptError, "bad client CertificateVerify signature")
-            }
+            try ServerClientAuth.checkProof(verify, key: clientKey, signed: content, version: .tls13, ctx.configuration)
             var waiting = next
             waiting.transcript.append(raw.bytes)
             waiting.summary.peerSignatureScheme = verify.scheme
