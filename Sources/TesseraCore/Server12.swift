@@ -287,7 +287,6 @@ struct WaitClientHello: Sendable {
             verification: session.verifyResult.map { VerificationResult.stored(code: $0) },
             sessionID: hello.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = renewed
-        summary.ticketIssued = renewed
         summary.ticketsIssued = renewed ? 1 : 0
         return .waitResumedClientChangeCipherSpec(WaitResumedClientChangeCipherSpec(resumed: ServerResumed12(
             negotiated: negotiated, keys: keys, session: session, serverVerifyData: verifyData, summary: summary)))
@@ -443,7 +442,7 @@ struct WaitClientFinished: Sendable {
 
             // RFC 5077 §3.3: the ticket goes before our ChangeCipherSpec.
             var session: SessionState?
-            var ticketIssued = false
+            var ticketsIssued = 0
             if negotiated.ticketExpected, let provider = ctx.configuration.ticketKeys {
                 let now = ctx.configuration.clock.now()
                 let policy = ServerTicketPolicy(
@@ -459,7 +458,7 @@ struct WaitClientFinished: Sendable {
                     alpn: negotiated.alpn.map { Array($0.utf8) })
                 session = state
                 let ticket = policy.issue(state)
-                ticketIssued = !ticket.ticket.isEmpty
+                ticketsIssued = ticket.ticket.isEmpty ? 0 : 1
                 negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
             }
 
@@ -482,8 +481,7 @@ struct WaitClientFinished: Sendable {
             summary.clientCertificateRequested = handshake.clientCertificateRequested
             summary.clientCertificateSent = handshake.clientCertificate != nil
             summary.session = session
-            summary.ticketIssued = ticketIssued
-            summary.ticketsIssued = ticketIssued ? 1 : 0
+            summary.ticketsIssued = ticketsIssued
             summary.resumptionFailure = handshake.resumptionFailure
             ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ServerConnected(

@@ -368,7 +368,6 @@ struct WaitClientFinished13: Sendable {
             let count = summary.resumed ? min(1, ctx.configuration.ticketCount13) : ctx.configuration.ticketCount13
             let tickets = connected.makeTickets(count, original: summary.session, &ctx)
             summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
-            summary.ticketIssued = summary.ticketsIssued > 0
             summary.ticketRenewed = summary.resumed && renewing && summary.ticketIssued
             connected.summary = summary
             ctx.records.emit(.handshakeCompleted(summary))

@@ -56,12 +56,12 @@ public struct HandshakeSummary: Sendable {
     public var session: SessionState?
     /// A resumed handshake in which the server issued a new ticket (RFC 5077 §3.3).
     public var ticketRenewed = false
-    /// Server: a non-empty NewSessionTicket went out in this handshake, full or resumed.
-    public var ticketIssued = false
     /// Server: how many non-empty NewSessionTickets went out with this handshake (TLS 1.2: 0 or
     /// 1; TLS 1.3: the configured count after a full handshake, 1 after a resumption). The
     /// tickets-issued metric counts these (DESIGN.md §5).
     public var ticketsIssued = 0
+    /// Server: a non-empty NewSessionTicket went out in this handshake, full or resumed.
+    public var ticketIssued: Bool { ticketsIssued > 0 }
     /// Server: why an offered ticket was not resumed.
     public var resumptionFailure: ResumptionFailure?
     /// TLS 1.3 0-RTT: nil when none was offered, else whether the server took it.
