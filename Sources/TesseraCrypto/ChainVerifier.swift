@@ -74,16 +74,20 @@ public struct ChainVerifier: Sendable {
     /// clientAuth, RFC 5280 §4.2.1.12), as OpenSSL's ssl_server / ssl_client purposes require;
     /// otherwise verify code 26, "unsupported certificate purpose".
     public func verify(chain: [[UInt8]], hostname: String?, at time: Date, purpose: Purpose = .server) async -> VerificationResult {
-        let result = await verifyPath(chain: chain, hostname: hostname, at: time)
+        guard !chain.isEmpty else { return .failure(1, "no certificate presented") }
+        let certificates: [Certificate]
+        do {
+            certificates = try CertificateChain(derEncoded: chain).certificates
+        } catch {
+            return .failure(1, "unable to decode certificate: \(error.message)")
+        }
+        let result = await verifyPath(certificates, hostname: hostname, at: time)
         guard result.isValid else { return result }
-        if let failure = Self.purposeFailure(chain, purpose) { return failure }
+        if let failure = Self.purposeFailure(certificates[0], purpose) { return failure }
         return result
     }
 
-    private static func purposeFailure(_ chain: [[UInt8]], _ purpose: Purpose) -> VerificationResult? {
-        guard let leafDER = chain.first, let leaf = try? Certificate(derEncoded: leafDER) else {
-            return .failure(1, "unable to decode certificate")
-        }
+    private static func purposeFailure(_ leaf: Certificate, _ purpose: Purpose) -> VerificationResult? {
         let usages: ExtendedKeyUsage?
         do {
             usages = try leaf.extensions.extendedKeyUsage
@@ -98,14 +102,8 @@ public struct ChainVerifier: Sendable {
         return nil
     }
 
-    private func verifyPath(chain: [[UInt8]], hostname: String?, at time: Date) async -> VerificationResult {
-        guard !chain.isEmpty else { return .failure(1, "no certificate presented") }
-        let certificates: [Certificate]
-        do {
-            certificates = try CertificateChain(derEncoded: chain).certificates
-        } catch {
-            return .failure(1, "unable to decode certificate: \(error.message)")
-        }
+    /// `certificates` is not empty (checked by `verify`).
+    private func verifyPath(_ certificates: [Certificate], hostname: String?, at time: Date) async -> VerificationResult {
         let leaf = certificates[0]
         let intermediates = CertificateStore(certificates.dropFirst())
 
