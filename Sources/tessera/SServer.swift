@@ -242,13 +242,16 @@ struct SServer: ParsableCommand {
     private func configureClientAuthentication(_ configuration: inout TLSConfiguration) throws {
         if let caFile {
             guard FileManager.default.isReadableFile(atPath: caFile) else { throw CommandError("cannot read -CAfile \(caFile)") }
-            configuration.trustRoots = .pemFile(caFile)
-            // As openssl s_server does: the CertificateRequest names the -CAfile subjects.
+            // Read once: the roots client chains are checked against, and (as openssl s_server
+            // does) the names the CertificateRequest gives.
+            let roots: CertificateChain
             do {
-                configuration.clientCertificateAuthorityNames = try CertificateChain.load(pemFile: caFile).subjectNamesDER
+                roots = try CertificateChain.load(pemFile: caFile)
             } catch {
                 throw CommandError("cannot read -CAfile \(caFile): \(error.message)")
             }
+            configuration.trustRoots = .certificates(roots.certificates)
+            configuration.clientCertificateAuthorityNames = roots.subjectNamesDER
         }
         // Like openssl, -CAfile and -verify_return_error alone are accepted and change nothing.
         guard verify != nil || verifyRequired != nil else { return }
