@@ -76,21 +76,6 @@ final class ClientAuthInteropTests: InteropTestCase {
         }
     }
 
-    /// A line each way, then the client's stdin closed and its clean exit awaited.
-    private func exchangeLines(server: PeerProcess, client: PeerProcess, marker: String) throws {
-        let up = "\(marker)-up\n", down = "\(marker)-down\n"
-        try withDiagnostics([server, client]) {
-            client.write(up)
-            try client.waitUntil("the server received \(marker)-up", timeout: 20) { server.stdoutText().contains(up) }
-            server.write(down)
-            try client.waitUntil("the client received \(marker)-down", timeout: 20) { client.stdoutText().contains(down) }
-            usleep(300_000)
-            client.closeStdin()
-            let status = try client.waitForExit(timeout: 20)
-            if status != 0 { throw HarnessError.unexpectedExit("\(client.name) exited \(status)") }
-        }
-    }
-
     // MARK: openssl s_client → tessera s_server
 
     func testOpenSSLClientCertificateToTesseraServer() throws {
@@ -102,7 +87,7 @@ final class ClientAuthInteropTests: InteropTestCase {
                 let port = try PortAllocator.next()
                 let server = try startTesseraAuthServer(tessera, port: port, version: version, fixtures: fixtures)
                 let client = try startOpenSSLClient(port: port, version: version, identity: identity)
-                try exchangeLines(server: server, client: client, marker: "auth\(port)")
+                try lineExchange(server: server, client: client, marker: "auth\(port)")
                 let report = server.stdoutText()
                 XCTAssertTrue(report.contains("Client certificate subject: CN=\(Self.clientSubject)"), "\(version): tessera s_server\n\(server.diagnostics)")
                 XCTAssertTrue(report.contains("Client certificate verification: OK"), "\(version): tessera s_server\n\(server.diagnostics)")
@@ -201,7 +186,7 @@ final class ClientAuthInteropTests: InteropTestCase {
                 let port = try PortAllocator.next()
                 let server = try startOpenSSLAuthServer(port: port, version: version, fixtures: fixtures)
                 let client = try startTesseraClient(tessera, port: port, version: version, identity: identity)
-                try exchangeLines(server: server, client: client, marker: "auth\(port)")
+                try lineExchange(server: server, client: client, marker: "auth\(port)")
                 let brief = server.stderrText()
                 // openssl s_server -brief: "Peer certificate: CN = ..." once the chain verified.
                 XCTAssertTrue(brief.contains("Peer certificate:") && brief.contains(Self.clientSubject), "\(version): openssl s_server\n\(server.diagnostics)")

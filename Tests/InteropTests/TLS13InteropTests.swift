@@ -506,25 +506,6 @@ final class TLS13InteropTests: InteropTestCase {
         return try launch(name, openssl, args + extra)
     }
 
-    /// A line each way (`<marker>-up`, `<marker>-down`), both waited for; then, with `close`, the
-    /// client's stdin is closed and its exit (status 0) awaited.
-    func lineExchange(server: PeerProcess, client: PeerProcess, marker: String, close: Bool = true) throws {
-        let up = "\(marker)-up\n", down = "\(marker)-down\n"
-        try withDiagnostics([server, client]) {
-            client.write(up)
-            try client.waitUntil("the server received \(marker)-up", timeout: 20) { server.stdoutText().contains(up) }
-            server.write(down)
-            try client.waitUntil("the client received \(marker)-down", timeout: 20) { client.stdoutText().contains(down) }
-            if close {
-                // Give a TLS 1.3 client a moment to take the tickets that follow the handshake.
-                usleep(300_000)
-                client.closeStdin()
-                let status = try client.waitForExit(timeout: 20)
-                if status != 0 { throw HarnessError.unexpectedExit("\(client.name) exited \(status)") }
-            }
-        }
-    }
-
     func payloads(_ port: Int) throws -> (up: Payload, down: Payload) {
         (try Payload.random(in: workDirectory, name: "up-\(port)"), try Payload.random(in: workDirectory, name: "down-\(port)"))
     }
