@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import TesseraCore
+import TesseraCrypto
 import TesseraWire
 
 /// Flags shared by s_client and s_server, spelled as openssl spells them.
@@ -109,6 +110,17 @@ struct KeyLogFile: Sendable {
 }
 
 /// `HOST:PORT`, `[v6]:PORT` or `PORT`.
+/// `-cert F [-key F]` into the configuration; the key defaults to the certificate's file, as in
+/// openssl. `what` names it in the error ("certificate", "client certificate").
+func loadIdentity(cert: String, key: String?, into configuration: inout TLSConfiguration, what: String) throws {
+    do {
+        configuration.certificateChain = try CertificateChain.load(pemFile: cert)
+        configuration.privateKey = try SigningKey.load(pemFile: key ?? cert)
+    } catch {
+        throw CommandError("cannot load \(what) or key: \(error.message)")
+    }
+}
+
 func parseHostPort(_ text: String, defaultHost: String) throws -> (host: String, port: Int) {
     if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
         let host = String(text[text.index(after: text.startIndex)..<close])

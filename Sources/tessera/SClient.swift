@@ -64,12 +64,7 @@ struct SClient: ParsableCommand {
         configuration.sessionTickets = !noTicket
         if let caFile { configuration.trustRoots = .pemFile(caFile) }
         if let cert {
-            do {
-                configuration.certificateChain = try CertificateChain.load(pemFile: cert)
-                configuration.privateKey = try SigningKey.load(pemFile: key ?? cert)
-            } catch {
-                throw CommandError("cannot load client certificate or key: \(error.message)")
-            }
+            try loadIdentity(cert: cert, key: key, into: &configuration, what: "client certificate")
         } else if key != nil {
             throw CommandError("-key needs -cert")
         }

@@ -263,12 +263,7 @@ struct SServer: ParsableCommand {
 
     private func loadCredentials(into configuration: inout TLSConfiguration) throws {
         if let cert {
-            do {
-                configuration.certificateChain = try CertificateChain.load(pemFile: cert)
-                configuration.privateKey = try SigningKey.load(pemFile: key ?? cert)
-            } catch {
-                throw CommandError("cannot load certificate or key: \(error.message)")
-            }
+            try loadIdentity(cert: cert, key: key, into: &configuration, what: "certificate")
         } else {
             let signingKey = SigningKey.generateP256()
             do {
