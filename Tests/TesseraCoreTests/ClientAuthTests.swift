@@ -509,18 +509,13 @@ final class ClientAuthMutationTests: XCTestCase {
     func testTLS12ClientFlightMutated() {
         let (clientConfiguration, serverConfiguration) = configurations(.tls12)
         var reference = Pair(client: clientConfiguration, server: serverConfiguration)
-        reference.start()
-        reference.run(limit: 1)
-        let count = reference.toServer.count
+        let count = reference.clientSecondFlight().count
         XCTAssertEqual(count, 5, "Certificate, ClientKeyExchange, CertificateVerify, CCS, Finished")
         // The three plaintext handshake records (the CCS and Finished are MutationTests' job).
         for index in 0..<3 {
             for mutation in Mutation.allCases {
                 var pair = Pair(client: clientConfiguration, server: serverConfiguration)
-                pair.start()
-                pair.run(limit: 1)
-                let flight = pair.toServer
-                pair.toServer = []
+                let flight = pair.clientSecondFlight()
                 guard let mutated = mutate(flight, index, mutation) else { continue }
                 for record in mutated { pair.absorbServer(pair.server.receive(record)) }
                 let label = "1.2 client record \(index) \(mutation)"
@@ -562,10 +557,7 @@ final class ClientAuthMutationTests: XCTestCase {
         for index in 0..<3 {
             for mutation in Mutation.allCases {
                 var pair = Pair(client: clientConfiguration, server: serverConfiguration)
-                pair.start()
-                pair.run(limit: 1)
-                let records = pair.toServer
-                pair.toServer = []
+                let records = pair.clientSecondFlight()
                 // CCS, then Certificate, CertificateVerify, Finished, each in its own record.
                 XCTAssertEqual(records.count, 4)
                 let secretLine = try XCTUnwrap(keyLog.take().first { $0.hasPrefix("CLIENT_HANDSHAKE_TRAFFIC_SECRET ") })

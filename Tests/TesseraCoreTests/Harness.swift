@@ -121,6 +121,16 @@ struct Pair {
         return flight
     }
 
+    /// Starts the handshake, runs it until the client has answered the server's first flight, and
+    /// returns that answer as records, taken out of flight.
+    mutating func clientSecondFlight() -> [ByteBuffer] {
+        start()
+        run(limit: 1)
+        let flight = toServer
+        toServer = []
+        return flight
+    }
+
     /// Moves bytes both ways until nothing is in flight.
     mutating func run(limit: Int = 100) {
         var rounds = 0
