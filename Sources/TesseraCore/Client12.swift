@@ -60,8 +60,15 @@ struct Negotiated12: Sendable {
 /// Established keys; what both Finished messages and later renegotiation need.
 struct Keys12: Sendable {
     var masterSecret: [UInt8]
+    /// The master secret keyed for the PRF once, for the key block and both Finished messages.
+    var prfKey: HMACKey
     var clientProtection: RecordProtection
     var serverProtection: RecordProtection
+
+    /// RFC 5246 §7.4.9 verify_data of `sender`'s Finished over the transcript hash so far.
+    func verifyData(_ sender: TLS12.Sender, handshakeHash: [UInt8]) -> [UInt8] {
+        TLS12.verifyData(masterSecret: prfKey, sender: sender, handshakeHash: handshakeHash)
+    }
 }
 
 struct ClientContext: Sendable {
@@ -541,7 +548,6 @@ struct WaitPeerVerification: Sendable {
             throw TLSError.verificationFailed(verification)
         }
         var negotiated = pending.negotiated
-        let parameters = negotiated.parameters
 
         // RFC 5246 §7.4.6: a requested Certificate comes first; without a certificate that fits
         // the request it is empty.
@@ -577,9 +583,7 @@ struct WaitPeerVerification: Sendable {
         try ctx.records.writeChangeCipherSpec()
         ctx.records.installWriteProtection(keys.clientProtection)
 
-        let verifyData = TLS12.verifyData(
-            masterSecret: keys.masterSecret, sender: .client,
-            handshakeHash: negotiated.transcript.currentHash(), hash: parameters.hash)
+        let verifyData = keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
         negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
         let handshake = ClientHandshake12(
@@ -658,9 +662,7 @@ struct WaitFinished: Sendable {
         switch message {
         case .finished(let finished):
             let negotiated = handshake.negotiated
-            let expected = TLS12.verifyData(
-                masterSecret: handshake.keys.masterSecret, sender: .server,
-                handshakeHash: negotiated.transcript.currentHash(), hash: negotiated.parameters.hash)
+            let expected = handshake.keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "server Finished does not verify")
             }
@@ -771,8 +773,9 @@ extension Keys12 {
 
     static func fromMasterSecret(_ masterSecret: [UInt8], negotiated: Negotiated12) throws(TLSError) -> Keys12 {
         let parameters = negotiated.parameters
+        let prfKey = HMACKey(masterSecret, hash: parameters.hash)
         let block = TLS12.keyBlock(
-            masterSecret: masterSecret, clientRandom: negotiated.clientRandom,
+            masterSecret: prfKey, clientRandom: negotiated.clientRandom,
             serverRandom: negotiated.serverRandom, parameters: parameters)
         let client = try crypto { () throws(CryptoError) in
             try RecordProtection(parameters: parameters, key: block.clientWriteKey, iv: block.clientWriteIV)
@@ -780,7 +783,7 @@ extension Keys12 {
         let server = try crypto { () throws(CryptoError) in
             try RecordProtection(parameters: parameters, key: block.serverWriteKey, iv: block.serverWriteIV)
         }
-        return Keys12(masterSecret: masterSecret, clientProtection: client, serverProtection: server)
+        return Keys12(masterSecret: masterSecret, prfKey: prfKey, clientProtection: client, serverProtection: server)
     }
 }
 
@@ -794,12 +797,5 @@ extension TLSError {
         case 26: return TLSError(.unsupportedCertificate, "certificate verify failed: \(result.message)")
         default: return TLSError(.badCertificate, "certificate verify failed: \(result.message)")
         }
-    }
-}
-
-extension String {
-    init?(validatingUTF8Bytes bytes: [UInt8]) {
-        guard let string = String(bytes: bytes, encoding: .utf8) else { return nil }
-        self = string
     }
 }

@@ -88,19 +88,14 @@ struct WaitResumedFinished: Sendable {
         case .finished(let finished):
             var negotiated = resumed.negotiated
             let keys = resumed.keys
-            let hash = negotiated.parameters.hash
-            let expected = TLS12.verifyData(
-                masterSecret: keys.masterSecret, sender: .server,
-                handshakeHash: negotiated.transcript.currentHash(), hash: hash)
+            let expected = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "server Finished does not verify")
             }
             negotiated.transcript.append(raw.bytes)
             try ctx.records.writeChangeCipherSpec()
             ctx.records.installWriteProtection(keys.clientProtection)
-            let clientVerifyData = TLS12.verifyData(
-                masterSecret: keys.masterSecret, sender: .client,
-                handshakeHash: negotiated.transcript.currentHash(), hash: hash)
+            let clientVerifyData = keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
             negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: clientVerifyData))))
 
             // RFC 5077 §3.3: an empty ticket keeps the session we have.

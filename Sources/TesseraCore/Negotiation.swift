@@ -71,9 +71,31 @@ extension Alert {
 
 extension String {
     /// RFC 6066 §3: literal IP addresses are not sent as server names.
+    /// A dotted quad of decimal parts 0...255 (IPv4) or anything with a colon (IPv6). Scans the
+    /// UTF-8 bytes once: every ClientHello asks, and Foundation's substring search cost more than
+    /// the rest of building the hello.
     var isIPAddressLiteral: Bool {
-        let parts = split(separator: ".", omittingEmptySubsequences: false)
-        if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { return true }
-        return contains(":")
+        var dots = 0
+        var digits = 0
+        var part = 0
+        var dottedQuad = true
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: ":"):
+                return true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                part = part * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                if part > 255 { dottedQuad = false; part = 256 }
+            case UInt8(ascii: "."):
+                if digits == 0 { dottedQuad = false }
+                dots += 1
+                digits = 0
+                part = 0
+            default:
+                dottedQuad = false
+            }
+        }
+        return dottedQuad && dots == 3 && digits > 0
     }
 }

@@ -275,9 +275,7 @@ struct WaitClientHello: Sendable {
         let keys = try Keys12.fromMasterSecret(session.masterSecret, negotiated: negotiated)
         try ctx.records.writeChangeCipherSpec()
         ctx.records.installWriteProtection(keys.serverProtection)
-        let verifyData = TLS12.verifyData(
-            masterSecret: keys.masterSecret, sender: .server,
-            handshakeHash: negotiated.transcript.currentHash(), hash: parameters.hash)
+        let verifyData = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
         negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
         var summary = HandshakeSummary(
@@ -431,10 +429,7 @@ struct WaitClientFinished: Sendable {
         switch message {
         case .finished(let finished):
             var negotiated = handshake.negotiated
-            let hash = negotiated.parameters.hash
-            let expected = TLS12.verifyData(
-                masterSecret: keys.masterSecret, sender: .client,
-                handshakeHash: negotiated.transcript.currentHash(), hash: hash)
+            let expected = keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
@@ -464,9 +459,7 @@ struct WaitClientFinished: Sendable {
 
             try ctx.records.writeChangeCipherSpec()
             ctx.records.installWriteProtection(keys.serverProtection)
-            let serverVerifyData = TLS12.verifyData(
-                masterSecret: keys.masterSecret, sender: .server,
-                handshakeHash: negotiated.transcript.currentHash(), hash: hash)
+            let serverVerifyData = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
             negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
 
             var summary = HandshakeSummary(

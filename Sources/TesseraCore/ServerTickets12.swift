@@ -131,9 +131,7 @@ struct WaitResumedClientFinished: Sendable {
         switch message {
         case .finished(let finished):
             let negotiated = resumed.negotiated
-            let expected = TLS12.verifyData(
-                masterSecret: resumed.keys.masterSecret, sender: .client,
-                handshakeHash: negotiated.transcript.currentHash(), hash: negotiated.parameters.hash)
+            let expected = resumed.keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }

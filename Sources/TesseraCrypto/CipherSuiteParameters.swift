@@ -79,11 +79,20 @@ extension TLS12 {
     public static func keyBlock(
         masterSecret: [UInt8], clientRandom: [UInt8], serverRandom: [UInt8], parameters: CipherSuiteParameters
     ) -> TrafficKeys12 {
+        keyBlock(
+            masterSecret: HMACKey(masterSecret, hash: parameters.hash), clientRandom: clientRandom,
+            serverRandom: serverRandom, parameters: parameters)
+    }
+
+    /// `keyBlock` with the master secret already keyed for the suite's PRF hash.
+    public static func keyBlock(
+        masterSecret: HMACKey, clientRandom: [UInt8], serverRandom: [UInt8], parameters: CipherSuiteParameters
+    ) -> TrafficKeys12 {
         let keyLength = parameters.aead.keyLength
         let ivLength = parameters.fixedIVLength
         let block = prf(
             secret: masterSecret, label: "key expansion", seed: serverRandom + clientRandom,
-            length: 2 * keyLength + 2 * ivLength, hash: parameters.hash)
+            length: 2 * keyLength + 2 * ivLength)
         var offset = 0
         func take(_ count: Int) -> [UInt8] {
             defer { offset += count }

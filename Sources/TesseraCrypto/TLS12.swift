@@ -11,9 +11,14 @@ public enum TLS12: Sendable {
 
     /// RFC 5246 §5: PRF(secret, label, seed) = P_<hash>(secret, label + seed).
     public static func prf(secret: [UInt8], label: String, seed: [UInt8], length: Int, hash: HashAlgorithm) -> [UInt8] {
+        prf(secret: HMACKey(secret, hash: hash), label: label, seed: seed, length: length)
+    }
+
+    /// The PRF with its secret keyed once (`HMACKey`), for secrets used more than once.
+    public static func prf(secret: HMACKey, label: String, seed: [UInt8], length: Int) -> [UInt8] {
         var labelAndSeed = Array(label.utf8)
         labelAndSeed.append(contentsOf: seed)
-        return pHash(HMACKey(secret, hash: hash), seed: labelAndSeed, length: length)
+        return pHash(secret, seed: labelAndSeed, length: length)
     }
 
     /// RFC 5246 §8.1: master_secret = PRF(pre_master_secret, "master secret",
@@ -33,12 +38,18 @@ public enum TLS12: Sendable {
     /// RFC 5246 §7.4.9: verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))
     /// [0..verify_data_length-1], verify_data_length = 12 for every suite we implement.
     public static func verifyData(masterSecret: [UInt8], sender: Sender, handshakeHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
+        verifyData(masterSecret: HMACKey(masterSecret, hash: hash), sender: sender, handshakeHash: handshakeHash)
+    }
+
+    /// `verifyData` with the master secret already keyed for the suite's PRF hash: a connection keys
+    /// it once for its key block and both Finished messages.
+    public static func verifyData(masterSecret: HMACKey, sender: Sender, handshakeHash: [UInt8]) -> [UInt8] {
         let label: String
         switch sender {
         case .client: label = "client finished"
         case .server: label = "server finished"
         }
-        return prf(secret: masterSecret, label: label, seed: handshakeHash, length: 12, hash: hash)
+        return prf(secret: masterSecret, label: label, seed: handshakeHash, length: 12)
     }
 
     /// RFC 5246 §5: P_hash(secret, seed) = HMAC_hash(secret, A(1) + seed) + HMAC_hash(secret, A(2) + seed) + ...

@@ -12,9 +12,18 @@ public struct TicketKey: Sendable, Hashable, CustomStringConvertible {
     /// RFC 5077 §4 `key_name`: identifies the key, so a server can pick it without trial decryption.
     public var name: [UInt8]
     /// 16 bytes (AES-128, nginx 48-byte files) or 32 bytes (AES-256, nginx 80-byte files).
-    public var aesKey: [UInt8]
+    public var aesKey: [UInt8] {
+        didSet { cipherKey = SymmetricKey(data: aesKey) }
+    }
     /// 16 or 32 bytes, for HMAC-SHA256.
-    public var hmacKey: [UInt8]
+    public var hmacKey: [UInt8] {
+        didSet { macKey = HMACKey(hmacKey, hash: .sha256) }
+    }
+
+    /// The two secrets prepared once per key rather than once per ticket: every resumption opens a
+    /// ticket, and keying HMAC and wrapping the AES key cost as much as the MAC over a ticket.
+    fileprivate private(set) var cipherKey: SymmetricKey
+    fileprivate private(set) var macKey: HMACKey
 
     public static let nameLength = 16
 
@@ -28,9 +37,7 @@ public struct TicketKey: Sendable, Hashable, CustomStringConvertible {
         guard hmacKey.count == 16 || hmacKey.count == 32 else {
             throw CryptoError(.invalidKey, "ticket HMAC key must be 16 or 32 bytes, got \(hmacKey.count)")
         }
-        self.name = name
-        self.aesKey = aesKey
-        self.hmacKey = hmacKey
+        self.init(validatedName: name, aesKey: aesKey, hmacKey: hmacKey)
     }
 
     /// A fresh AES-256 key with a 32-byte HMAC key and a random name (the strongest nginx layout).
@@ -47,6 +54,19 @@ public struct TicketKey: Sendable, Hashable, CustomStringConvertible {
         self.name = validatedName
         self.aesKey = aesKey
         self.hmacKey = hmacKey
+        self.cipherKey = SymmetricKey(data: aesKey)
+        self.macKey = HMACKey(hmacKey, hash: .sha256)
+    }
+
+    /// Equal keys have equal names and secrets; the prepared forms follow from the secrets.
+    public static func == (lhs: TicketKey, rhs: TicketKey) -> Bool {
+        lhs.name == rhs.name && lhs.aesKey == rhs.aesKey && lhs.hmacKey == rhs.hmacKey
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(aesKey)
+        hasher.combine(hmacKey)
     }
 
     /// Only the public name, so that logging a key never leaks its secrets.
@@ -97,7 +117,7 @@ public enum TicketSealing {
         do {
             ciphertext = try AES._CBC.encrypt(
                 plaintext,
-                using: SymmetricKey(data: key.aesKey),
+                using: key.cipherKey,
                 iv: AES._CBC.IV(ivBytes: iv)
             )
         } catch {
@@ -108,7 +128,7 @@ public enum TicketSealing {
         ticket.append(contentsOf: key.name)
         ticket.append(contentsOf: iv)
         ticket.append(contentsOf: ciphertext)
-        ticket.append(contentsOf: HMACKey(key.hmacKey, hash: .sha256).mac(ticket))
+        ticket.append(contentsOf: key.macKey.mac(ticket))
         guard ticket.count <= maximumTicketLength else { return [] }
         return ticket
     }
@@ -143,7 +163,7 @@ public enum TicketSealing {
         }
 
         // RFC 5077 §4: verify the MAC over key_name | IV | encrypted_state before decrypting.
-        let expectedMAC = ticket.withUnsafeBytes { HMACKey(key.hmacKey, hash: .sha256).mac(UnsafeRawBufferPointer(rebasing: $0[0..<macStart])) }
+        let expectedMAC = ticket.withUnsafeBytes { key.macKey.mac(UnsafeRawBufferPointer(rebasing: $0[0..<macStart])) }
         guard constantTimeEquals(expectedMAC, Array(ticket[macStart...])) else {
             throw CryptoError(.badRecordMAC, "ticket MAC does not verify")
         }
@@ -156,7 +176,7 @@ public enum TicketSealing {
         do {
             let plaintext = try AES._CBC.decrypt(
                 ciphertext,
-                using: SymmetricKey(data: key.aesKey),
+                using: key.cipherKey,
                 iv: AES._CBC.IV(ivBytes: ticket[nameEnd..<ivEnd])
             )
             return Array(plaintext)

@@ -175,7 +175,7 @@ extension SessionState {
             case .hostname:
                 let bytes = try DERField.octets(value, name, maximumLength: 0xFFFF)
                 // RFC 6066 §3: HostName is ASCII; a NUL would be cut by OpenSSL's strndup.
-                guard !bytes.contains(0), let text = String(bytes: bytes, encoding: .utf8) else {
+                guard !bytes.contains(0), let text = String(validatingUTF8Bytes: bytes) else {
                     throw SessionError(.invalidField, "\(name) is not valid UTF-8 text")
                 }
                 hostname = text

@@ -109,6 +109,24 @@ final class HandshakeTests: XCTestCase {
         XCTAssertNil(pair.serverLog.summary?.serverName)
     }
 
+    /// RFC 6066 §3: only host names go in server_name; what looks like an address but is not one
+    /// is a name.
+    func testOnlyHostNamesAreSentAsServerName() {
+        let addresses = ["10.0.0.1", "255.255.255.255", "0.0.0.0", "::1", "fe80::1", "2001:db8::8:800:200c:417a"]
+        let names = ["256.1.1.1", "1.2.3", "1.2.3.4.5", "1.2.3.4.example", "1..2.3", "1.2.3.", "a.b.c.d", "localhost", "x1.2.3.4"]
+        for address in addresses {
+            var pair = Pair(serverName: address)
+            pair.handshake()
+            XCTAssertNotNil(pair.serverLog.summary, address)
+            XCTAssertNil(pair.serverLog.summary?.serverName, address)
+        }
+        for name in names {
+            var pair = Pair(serverName: name)
+            pair.handshake()
+            XCTAssertEqual(pair.serverLog.summary?.serverName, name)
+        }
+    }
+
     func testRequiredVerificationFailureAbortsWithUnknownCA() {
         var client = clientConfiguration()
         client.certificateVerification = .required
