@@ -121,6 +121,29 @@ final class TesseraInteropTests: InteropTestCase {
         }
     }
 
+    /// tlslite-ng's server pinned to TLS 1.2 (ECDHE-ECDSA; tlslite picks the suite), 1 MiB both ways.
+    func testTesseraClientWithTLSLiteServer() throws {
+        let tessera = try TesseraCLI.require(.client)
+        let fixtures = try CertificateFixtures.shared()
+        try requireTLSLite()
+        let port = try PortAllocator.next()
+        let (up, down) = try payloads(port)
+        let server = try startTLSLiteServer(port: port, identity: fixtures.ecdsaP256, send: down, expectBytes: up.count, tls12: true)
+        let client = try startTesseraClient(tessera, port: port)
+        let outcome = try withDiagnostics([server, client]) {
+            try DataMover.exchange(server: .selfDriven(server), client: .stdio(client, .embedded), toServer: up, toClient: down, serverExits: true)
+        }
+        XCTAssertEqual(outcome.clientStatus, 0, client.diagnostics)
+        XCTAssertEqual(outcome.serverStatus, 0, server.diagnostics)
+        let reports = tlsliteServerReports(server)
+        XCTAssertEqual(reports.count, 1, server.diagnostics)
+        XCTAssertEqual(reports.first?.version, "TLS 1.2")
+        XCTAssertEqual(reports.first?.error, nil)
+        XCTAssertEqual(reports.first?.closeNotifyReceived, true, "tessera sent no close_notify")
+        XCTAssertTrue(client.stdoutText().contains("New, TLSv1.2, Cipher is ECDHE-ECDSA-"), client.diagnostics)
+        try ReceivedStream.exact.verify((try? Data(contentsOf: file("tlslite-server.received"))) ?? Data(), up, what: "tlslite server")
+    }
+
     // MARK: tessera s_server
 
     func testOpenSSLClientWithTesseraServer() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 
 /// Launchers for the reference peers. Each returns a started `PeerProcess`; servers are returned
 /// once they listen. All bind or connect to 127.0.0.1 on a port from `PortAllocator`
@@ -158,6 +159,42 @@ extension InteropTestCase {
 
     var python: URL { get throws { try Locations.requireTool("python3", package: "python3") } }
 
+    // MARK: tlslite-ng
+
+    /// Skips the test when tlslite-ng cannot be imported, except in CI (`.ci/run` installs it),
+    /// where that is a failure.
+    func requireTLSLite() throws {
+        let probe = try PeerProcess.run(try python, ["-c", "import tlslite.api"], in: workDirectory, name: "tlslite-probe", timeout: 30)
+        if probe.status != 0 && ProcessInfo.processInfo.environment["CI"] == nil {
+            throw XCTSkip("tlslite-ng cannot be imported (pip install tlslite-ng): \(probe.stderr)")
+        }
+    }
+
+    /// `scripts/interop-peers/tlslite_server.py`: `connections` connections one after another, each
+    /// sending `send` and receiving `expectBytes` (the last into `<name>.received`); session
+    /// tickets on. One JSON line per connection on stdout (`TLSLiteServerReport`).
+    func startTLSLiteServer(
+        port: Int, identity: CertificateFixtures.Identity, send: Payload, expectBytes: Int,
+        connections: Int = 1, tls12: Bool = false, name: String = "tlslite-server"
+    ) throws -> PeerProcess {
+        let name = reserveName(name)
+        var args = [Locations.peersDirectory.appendingPathComponent("tlslite_server.py").path,
+                    "--port", "\(port)", "--cert", identity.certificate.path, "--key", identity.key.path,
+                    "--send", send.file.path, "--expect-bytes", "\(expectBytes)",
+                    "--out", file("\(name).received").path, "--connections", "\(connections)"]
+        if tls12 { args.append("--tls12") }
+        let server = try launch(name, try python, args, input: .null)
+        try server.waitForListening(port: port)
+        return server
+    }
+
+    /// What tlslite_server.py printed, one entry per connection.
+    func tlsliteServerReports(_ server: PeerProcess) -> [TLSLiteServerReport] {
+        server.stdoutText().split(separator: "\n").compactMap { line in
+            try? JSONDecoder().decode(TLSLiteServerReport.self, from: Data(line.utf8))
+        }
+    }
+
     /// `scripts/interop-peers/py_server.py`: one connection; sends `send`, receives `expectBytes` into `<name>.received`.
     func startPythonServer(
         port: Int, identity: CertificateFixtures.Identity, send: Payload, expectBytes: Int,
@@ -191,5 +228,24 @@ extension InteropTestCase {
 
     func pythonReceived(_ peer: PeerProcess) -> Data {
         (try? Data(contentsOf: file("\(peer.name).received"))) ?? Data()
+    }
+}
+
+/// One line of tlslite_server.py's output.
+struct TLSLiteServerReport: Decodable {
+    let connection: Int
+    let version: String?
+    let cipher: String?
+    /// True when the server's flight had no Certificate (tlslite's own flag stays false in TLS 1.3).
+    let resumed: Bool?
+    let received: Int
+    let closeNotifyReceived: Bool
+    let error: String?
+    let sentMessages: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case connection, version, cipher, resumed, received, error
+        case closeNotifyReceived = "close_notify_received"
+        case sentMessages = "sent_messages"
     }
 }
