@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
         // benchmark's own allocation counter (LD_PRELOADed by `swift package benchmark`): read
         // directly for the net heap bytes an established connection holds.
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", exact: "1.6.1"),
@@ -60,6 +61,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "TesseraCore", package: "Tessera"),
                 .product(name: "TesseraCrypto", package: "Tessera"),
                 .product(name: "TesseraSessions", package: "Tessera"),

@@ -117,6 +117,10 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: Tessera
 
     registerTesseraBenchmarks(handshakeMetrics: handshakeMetrics, bulkMetrics: bulkMetrics, heapMetrics: heapMetrics)
+
+    // MARK: Library floors (Floors.swift)
+
+    registerFloorBenchmarks(handshakeMetrics: handshakeMetrics, bulkMetrics: bulkMetrics)
 }
 
 /// TLS's largest plaintext record (RFC 5246 §6.2.1: 2^14).

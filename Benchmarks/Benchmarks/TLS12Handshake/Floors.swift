@@ -1,0 +1,232 @@
+import Benchmark
+import Crypto
+import Foundation
+import SwiftASN1
+import TesseraCrypto
+import TesseraSessions
+import TesseraWire
+import TesseraBenchSupport
+import _CryptoExtras
+
+// Library floors: the calls into swift-crypto and swift-asn1 (the libraries the project builds
+// on, README "Standards") that a TLS server cannot avoid for a piece of work, made directly with
+// no TLS logic around them. A target below its floor cannot be met by any Tessera code on these
+// libraries; run-all.sh prints each floor beside the target it bounds.
+
+func registerFloorBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics: [BenchmarkMetric]) {
+    // A ticket-resumed TLS 1.2 server (RFC 5077 abbreviated handshake, ECDHE-ECDSA-AES128-GCM-SHA256,
+    // a ticket sealed as OpenSSL and nginx seal them: AES-256-CBC + HMAC-SHA256), per handshake:
+    // - a 32-byte ServerHello.random (RFC 5246 §7.4.1.3);
+    // - the ticket: its HMAC-SHA256 checked, its state decrypted with AES-256-CBC (RFC 5077 §4);
+    // - the session's DER read (swift-asn1's parser; no field checks);
+    // - the transcript: SHA-256 over ClientHello, ServerHello and both Finished, read twice;
+    // - the PRF (RFC 5246 §5): the master secret keyed once, the key block (2 P_SHA256 rounds,
+    //   4 HMACs) and both verify_data (2 HMACs each); HMACs through `HMACKey`, which costs less
+    //   than swift-crypto's `HMAC` (HMACKey.swift);
+    // - two AES-128-GCM keys, one 16-byte Finished sealed and one opened (RFC 5288).
+    Benchmark(
+        "swift-crypto floor TLS1.2 resumed handshake server",
+        configuration: .init(metrics: handshakeMetrics, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 20000)
+    ) { benchmark in
+        let work = ResumedServerFloor()
+        var server: UInt64 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let start = threadCPUNanoseconds()
+            blackHole(work.run())
+            server &+= threadCPUNanoseconds() &- start
+        }
+        benchmark.stopMeasurement()
+        benchmark.measurement(serverCPUMetric, Int(server / UInt64(benchmark.scaledIterations.count)))
+    }
+
+    // A ticket-resumed TLS 1.3 server (RFC 8446 §2.2, psk_dhe_ke as OpenSSL and Tessera resume,
+    // TLS_AES_128_GCM_SHA256 over X25519, one new ticket), per handshake:
+    // - a 32-byte random, an X25519 key pair and the shared secret with the client's share;
+    // - the ticket opened and its session's DER read, as in TLS 1.2;
+    // - the transcript: SHA-256 over ClientHello (binder hash up to the binders, then whole),
+    //   ServerHello, EncryptedExtensions, both Finished, read five times;
+    // - the key schedule (RFC 8446 §7.1): early secret, binder key and binder, handshake and
+    //   master secrets, four traffic secrets with their keys and IVs, both Finished, the
+    //   resumption master secret and the new ticket's PSK (`KeySchedule13`, HMACKey calls);
+    // - AES-128-GCM: EncryptedExtensions, Finished and the NewSessionTicket sealed, the
+    //   client's Finished opened, under three keys;
+    // - the new ticket: 4 random bytes (ticket_age_add) and 8 (nonce), the state sealed
+    //   (AES-256-CBC + HMAC-SHA256; its DER is reused rather than re-encoded).
+    Benchmark(
+        "swift-crypto floor TLS1.3 resumed handshake server",
+        configuration: .init(metrics: handshakeMetrics, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 20000)
+    ) { benchmark in
+        let work = ResumedServerFloor13()
+        var server: UInt64 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let start = threadCPUNanoseconds()
+            blackHole(work.run())
+            server &+= threadCPUNanoseconds() &- start
+        }
+        benchmark.stopMeasurement()
+        benchmark.measurement(serverCPUMetric, Int(server / UInt64(benchmark.scaledIterations.count)))
+    }
+
+    // Opening one 16 KiB AES-128-GCM record with swift-crypto: its API takes the ciphertext and
+    // tag as a `SealedBox` (a copy of the received bytes) and returns the plaintext as new `Data`;
+    // there is no call that decrypts in place in a receive buffer.
+    Benchmark(
+        "swift-crypto floor AES-128-GCM open 16KiB record",
+        configuration: .init(metrics: bulkMetrics, scalingFactor: .kilo, maxDuration: .seconds(5), maxIterations: 100)
+    ) { benchmark in
+        let key = SymmetricKey(size: .bits128)
+        let nonce = AES.GCM.Nonce()
+        let aad = [UInt8](repeating: 0x17, count: 13)
+        let sealed = try AES.GCM.seal([UInt8](repeating: 0xA5, count: recordSize), using: key, nonce: nonce, authenticating: aad)
+        let received = [UInt8](sealed.ciphertext) + [UInt8](sealed.tag)  // as a record layer holds it
+        var server: UInt64 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let start = threadCPUNanoseconds()
+            let plaintext = try received.withUnsafeBytes { bytes in
+                let box = try AES.GCM.SealedBox(nonce: nonce, ciphertext: bytes[0..<recordSize], tag: bytes[recordSize...])
+                return try AES.GCM.open(box, using: key, authenticating: aad)
+            }
+            server &+= threadCPUNanoseconds() &- start
+            blackHole(plaintext)
+        }
+        benchmark.stopMeasurement()
+        benchmark.measurement(serverCPUMetric, Int(server / UInt64(benchmark.scaledIterations.count)))
+    }
+}
+
+/// The inputs of one resumed TLS 1.2 server handshake, made once; `run()` does its library calls.
+struct ResumedServerFloor {
+    let ticketKey = TicketKey.generate()
+    let ticket: [UInt8]
+    let clientHello = [UInt8](repeating: 0x01, count: 320)  // with a ~200-byte ticket
+    let serverHello = [UInt8](repeating: 0x02, count: 90)
+    let finished = [UInt8](repeating: 0x14, count: 16)
+    let clientRandom = [UInt8](repeating: 0x03, count: 32)
+    let clientFinishedRecord: AES.GCM.SealedBox
+    let clientWriteKey = [UInt8](repeating: 0x04, count: 16)
+    let serverWriteKey = [UInt8](repeating: 0x05, count: 16)
+    let nonce: AES.GCM.Nonce
+    let aad = [UInt8](repeating: 0x16, count: 13)
+    let parameters = CipherSuite.ecdheECDSAWithAES128GCMSHA256.parameters
+
+    init() {
+        // What Tessera's server seals for the benchmark's sessions.
+        let state = SessionState(
+            version: .tls12, cipherSuite: .ecdheECDSAWithAES128GCMSHA256, masterSecret: SecureRandom.bytes(48),
+            time: Date(), timeout: 7200, sessionIDContext: SecureRandom.bytes(32), hostname: "localhost",
+            ticketLifetimeHint: 7200, extendedMasterSecret: true, keyExchangeGroup: .x25519)
+        ticket = TicketSealing.seal(state.derEncoded(), key: ticketKey)
+        nonce = AES.GCM.Nonce()
+        clientFinishedRecord = try! AES.GCM.seal(finished, using: SymmetricKey(data: clientWriteKey), nonce: nonce, authenticating: aad)
+    }
+
+    func run() -> Int {
+        let serverRandom = SecureRandom.bytes(32)
+        guard let state = try? TicketSealing.open(ticket, key: ticketKey),
+              let node = try? DER.parse(state),
+              let parameters
+        else { return -1 }
+        var transcript = SHA256()
+        transcript.update(data: clientHello)
+        transcript.update(data: serverHello)
+        let serverFinishedHash = Array(transcript.finalize())
+        transcript.update(data: finished)
+        let clientFinishedHash = Array(transcript.finalize())
+        transcript.update(data: finished)
+
+        let masterSecret = HMACKey(Array(state.prefix(48)), hash: .sha256)  // 48 bytes, as the real one
+        let block = TLS12.keyBlock(masterSecret: masterSecret, clientRandom: clientRandom, serverRandom: serverRandom, parameters: parameters)
+        let serverVerify = TLS12.verifyData(masterSecret: masterSecret, sender: .server, handshakeHash: serverFinishedHash)
+        let clientVerify = TLS12.verifyData(masterSecret: masterSecret, sender: .client, handshakeHash: clientFinishedHash)
+
+        guard let sealed = try? AES.GCM.seal(serverVerify, using: SymmetricKey(data: serverWriteKey), nonce: nonce, authenticating: aad),
+              let opened = try? AES.GCM.open(clientFinishedRecord, using: SymmetricKey(data: clientWriteKey), authenticating: aad)
+        else { return -1 }
+        return block.clientWriteKey.count + sealed.ciphertext.count + opened.count + clientVerify.count + node.encodedBytes.count
+    }
+}
+
+/// The inputs of one resumed TLS 1.3 server handshake, made once; `run()` does its library calls.
+struct ResumedServerFloor13 {
+    let ticketKey = TicketKey.generate()
+    let ticket: [UInt8]
+    let clientShare = Curve25519.KeyAgreement.PrivateKey().publicKey
+    let clientHello = [UInt8](repeating: 0x01, count: 520)  // key share, PSK identity and binder
+    let serverHello = [UInt8](repeating: 0x02, count: 122)
+    let encryptedExtensions = [UInt8](repeating: 0x08, count: 6)
+    let newSessionTicket = [UInt8](repeating: 0x04, count: 230)
+    let clientFinishedRecord: AES.GCM.SealedBox
+    let clientFinishedKey = SymmetricKey(size: .bits128)
+    let nonce = AES.GCM.Nonce()
+    let aad = [UInt8](repeating: 0x17, count: 5)
+    let parameters = CipherSuite.tlsAES128GCMSHA256.parameters
+
+    init() {
+        let state = SessionState(
+            version: .tls13, cipherSuite: .tlsAES128GCMSHA256, masterSecret: SecureRandom.bytes(32),
+            time: Date(), timeout: 7200, sessionIDContext: SecureRandom.bytes(32), hostname: "localhost",
+            ticketLifetimeHint: 7200, ticketAgeAdd: 12345, maxEarlyData: 0, keyExchangeGroup: .x25519)
+        ticket = TicketSealing.seal(state.derEncoded(), key: ticketKey)
+        clientFinishedRecord = try! AES.GCM.seal([UInt8](repeating: 0x14, count: 37), using: clientFinishedKey, nonce: nonce, authenticating: aad)
+    }
+
+    func run() -> Int {
+        _ = SecureRandom.bytes(32)
+        let share = Curve25519.KeyAgreement.PrivateKey()
+        guard let shared = try? share.sharedSecretFromKeyAgreement(with: clientShare),
+              let state = try? TicketSealing.open(ticket, key: ticketKey),
+              let node = try? DER.parse(state),
+              let parameters
+        else { return -1 }
+        let sharedBytes = shared.withUnsafeBytes { Array($0) }
+
+        var transcript = SHA256()
+        transcript.update(data: clientHello[0..<(clientHello.count - 35)])
+        let truncatedHash = Array(transcript.finalize())
+        transcript.update(data: clientHello[(clientHello.count - 35)...])
+        transcript.update(data: serverHello)
+        let helloHash = Array(transcript.finalize())
+        transcript.update(data: encryptedExtensions)
+        let beforeFinishedHash = Array(transcript.finalize())
+        transcript.update(data: [UInt8](repeating: 0x14, count: 36))
+        let serverFinishedHash = Array(transcript.finalize())
+        transcript.update(data: [UInt8](repeating: 0x14, count: 36))
+        let clientFinishedHash = Array(transcript.finalize())
+
+        var schedule = KeySchedule13(hash: .sha256, psk: Array(state.prefix(32)))
+        let binder = schedule.binder(external: false, truncatedHelloHash: truncatedHash)
+        schedule.deriveHandshakeSecret(sharedSecret: sharedBytes)
+        let clientHandshake = schedule.clientHandshakeTrafficSecret(transcriptHash: helloHash)
+        let serverHandshake = schedule.serverHandshakeTrafficSecret(transcriptHash: helloHash)
+        let serverHandshakeKeys = KeySchedule13.trafficKeys(secret: serverHandshake, parameters: parameters)
+        let clientHandshakeKeys = KeySchedule13.trafficKeys(secret: clientHandshake, parameters: parameters)
+        let serverFinished = KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(secret: serverHandshake, hash: .sha256), transcriptHash: beforeFinishedHash, hash: .sha256)
+        schedule.deriveMasterSecret()
+        let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: serverFinishedHash)
+        let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: serverFinishedHash)
+        let serverApplicationKeys = KeySchedule13.trafficKeys(secret: serverApplication, parameters: parameters)
+        let clientApplicationKeys = KeySchedule13.trafficKeys(secret: clientApplication, parameters: parameters)
+        let clientFinished = KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(secret: clientHandshake, hash: .sha256), transcriptHash: serverFinishedHash, hash: .sha256)
+        let resumption = schedule.resumptionMasterSecret(transcriptHash: clientFinishedHash)
+        let ticketNonce = SecureRandom.bytes(8)
+        let psk = KeySchedule13.resumptionPSK(resumptionMasterSecret: resumption, nonce: ticketNonce, hash: .sha256)
+
+        let handshakeKey = SymmetricKey(data: serverHandshakeKeys.key)
+        _ = SymmetricKey(data: clientHandshakeKeys.key)  // opens the client's Finished (below, prepared)
+        _ = SymmetricKey(data: clientApplicationKeys.key)  // the client's application data
+        guard let ee = try? AES.GCM.seal(encryptedExtensions, using: handshakeKey, nonce: nonce, authenticating: aad),
+              let fin = try? AES.GCM.seal(serverFinished, using: handshakeKey, nonce: nonce, authenticating: aad),
+              let opened = try? AES.GCM.open(clientFinishedRecord, using: clientFinishedKey, authenticating: aad),
+              let nst = try? AES.GCM.seal(newSessionTicket, using: SymmetricKey(data: serverApplicationKeys.key), nonce: nonce, authenticating: aad)
+        else { return -1 }
+        _ = SecureRandom.bytes(4)
+        let newTicket = TicketSealing.seal(state, key: ticketKey)
+        return binder.count + ee.ciphertext.count + fin.ciphertext.count + opened.count + nst.ciphertext.count
+            + clientFinished.count + psk.count + newTicket.count + node.encodedBytes.count
+    }
+}
