@@ -15,7 +15,10 @@ public enum ExtensionList {
     public static func decode(_ buffer: inout ByteBuffer, context: ExtensionContext) throws(WireError) -> [Extension] {
         var block = try buffer.readLengthPrefixed16("extensions")
         var extensions: [Extension] = []
-        var seen = Set<UInt16>()
+        // Sized for a typical block up front (every extension takes at least 4 bytes) so the set
+        // does not regrow on every handshake; a bigger block still grows it as needed.
+        var seen = Set<UInt16>(minimumCapacity: min(block.readableBytes / 4, 32))
+        var sawPreSharedKey = false
         while block.readableBytes > 0 {
             let type = ExtensionType(try block.readUInt16("extension_type"))
             let body = try block.readLengthPrefixed16("\(type) extension_data")
@@ -24,11 +27,11 @@ public enum ExtensionList {
             guard seen.insert(type.rawValue).inserted else {
                 throw WireError(.duplicateExtension, "\(type) appears twice")
             }
-            if context == .clientHello, seen.contains(ExtensionType.preSharedKey.rawValue),
-                type != .preSharedKey
-            {
+            // RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello.
+            if context == .clientHello, sawPreSharedKey {
                 throw WireError(.invalidValue, "pre_shared_key is not the last ClientHello extension")
             }
+            if type == .preSharedKey { sawPreSharedKey = true }
             extensions.append(try Extension(decoding: type, body: body, context: context))
         }
         return extensions
