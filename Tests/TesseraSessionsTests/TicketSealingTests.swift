@@ -32,6 +32,12 @@ final class TicketSealingTests: XCTestCase {
             var nearMiss = right
             nearMiss.hmacKey[0] ^= 0x01
             assertCryptoError(.badRecordMAC, name) { try TicketSealing.open(ticket, key: nearMiss) }
+            // The right MAC key with one AES key bit changed: the MAC passes, the state does not come back.
+            var otherCipher = right
+            otherCipher.aesKey[0] ^= 0x01
+            XCTAssertNotEqual(try? TicketSealing.open(ticket, key: otherCipher), try vectorBytes("\(name).ticket-plaintext.der"), name)
+            otherCipher.aesKey[0] ^= 0x01
+            XCTAssertEqual(try TicketSealing.open(ticket, key: otherCipher), try vectorBytes("\(name).ticket-plaintext.der"), name)
         }
     }
 
