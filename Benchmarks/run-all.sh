@@ -111,9 +111,9 @@ for which in ("server", "client", "total"):
     rows.append((f"TLS 1.3 ticket-resumed, {which} (nio-ssl: full)", side("Tessera TLS1.3 resumed handshake", which),
                  side("NIOSSL TLS1.3 full handshake", which), os_(f"tls13_resumed_handshake_{which}_cpu"), "ns"))
 # Library floors (Floors.swift): swift-crypto/swift-asn1 calls alone, no TLS code; in the Tessera column.
-rows.append(("library floor: TLS 1.2 resumed server's crypto and DER calls", side("swift-crypto floor TLS1.2 resumed handshake server", "server"),
+rows.append(("library floor: TLS 1.2 resumed server's crypto and DER calls", side("swift-crypto floor TLS1.2 server resumed handshake", "server"),
              None, os_("tls12_resumed_handshake_server_cpu"), "ns"))
-rows.append(("library floor: TLS 1.3 resumed server's crypto and DER calls", side("swift-crypto floor TLS1.3 resumed handshake server", "server"),
+rows.append(("library floor: TLS 1.3 resumed server's crypto and DER calls", side("swift-crypto floor TLS1.3 server resumed handshake", "server"),
              None, os_("tls13_resumed_handshake_server_cpu"), "ns"))
 rows.append(("library floor: swift-crypto open of a 16 KiB record", side("swift-crypto floor AES-128-GCM open 16KiB record", "server"),
              side("NIOSSL TLS1.2 AES-128-GCM 16KiB record", "server"), os_("tls12_aes128gcm_16k_record_server_cpu"), "ns"))

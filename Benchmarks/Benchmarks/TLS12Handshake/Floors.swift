@@ -25,7 +25,7 @@ func registerFloorBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics: [
     //   than swift-crypto's `HMAC` (HMACKey.swift);
     // - two AES-128-GCM keys, one 16-byte Finished sealed and one opened (RFC 5288).
     Benchmark(
-        "swift-crypto floor TLS1.2 resumed handshake server",
+        "swift-crypto floor TLS1.2 server resumed handshake",
         configuration: .init(metrics: handshakeMetrics, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 20000)
     ) { benchmark in
         let work = ResumedServerFloor()
@@ -54,7 +54,7 @@ func registerFloorBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics: [
     // - the new ticket: 4 random bytes (ticket_age_add) and 8 (nonce), the state sealed
     //   (AES-256-CBC + HMAC-SHA256; its DER is reused rather than re-encoded).
     Benchmark(
-        "swift-crypto floor TLS1.3 resumed handshake server",
+        "swift-crypto floor TLS1.3 server resumed handshake",
         configuration: .init(metrics: handshakeMetrics, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 20000)
     ) { benchmark in
         let work = ResumedServerFloor13()
