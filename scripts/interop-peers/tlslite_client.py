@@ -18,6 +18,7 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
+import tlspeer_common as common  # noqa: E402
 
 
 def main():
@@ -52,17 +53,9 @@ def main():
         info["cipher"] = conn.getCipherName()
         conn.write(payload)
         info["sent"] = len(payload)
-        received = bytearray()
-        while len(received) < args.expect_bytes:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"received {len(received)}/{args.expect_bytes}")
-            chunk = conn.read(max=args.expect_bytes - len(received))
-            if not chunk:
-                raise EOFError(f"connection closed after {len(received)}/{args.expect_bytes} bytes")
-            received += chunk
+        received = common.read_exactly(lambda n: conn.read(max=n), args.expect_bytes, deadline)
         info["received"] = len(received)
-        with open(args.out, "wb") as f:
-            f.write(bytes(received))
+        common.write_file(args.out, received)
         conn.close()
     except Exception as e:  # the JSON line is the contract
         info["error"] = f"{type(e).__name__}: {e}"

@@ -23,6 +23,7 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
+import tlspeer_common as common  # noqa: E402
 
 
 def record_sent_message_types(conn):
@@ -63,17 +64,9 @@ def serve_one(listener, index, args, chain, key, settings, payload, deadline):
         info["sent_messages"] = sent_types
         conn.write(payload)
         info["sent"] = len(payload)
-        received = bytearray()
-        while len(received) < args.expect_bytes:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"received {len(received)}/{args.expect_bytes}")
-            chunk = conn.read(max=args.expect_bytes - len(received))
-            if not chunk:
-                raise EOFError(f"connection closed after {len(received)}/{args.expect_bytes} bytes")
-            received += chunk
+        received = common.read_exactly(lambda n: conn.read(max=n), args.expect_bytes, deadline)
         info["received"] = len(received)
-        with open(args.out, "wb") as f:
-            f.write(bytes(received))
+        common.write_file(args.out, received)
         # The client closes first: tlslite's read returns b"" on its close_notify.
         extra = conn.read()
         if extra:

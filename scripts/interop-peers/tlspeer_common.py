@@ -1,4 +1,4 @@
-"""Shared code of the Python `ssl` interop peers (py_server.py, py_client.py).
+"""Shared code of the Python interop peers (py_server.py, py_client.py; tlslite_*.py use read_exactly).
 
 Both peers move a payload both ways at once over one TLS connection (a non-blocking select loop,
 so neither side can deadlock on full TCP buffers), save what they received to a file for the
@@ -92,6 +92,19 @@ def report(role, negotiated, sent, received, cn_received, cn_sent, error):
     }
     print(json.dumps(info), flush=True)
     return info
+
+
+def read_exactly(read, expect, deadline):
+    """`expect` bytes from `read(max)`, a blocking read that returns b"" once the peer has closed."""
+    received = bytearray()
+    while len(received) < expect:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"received {len(received)}/{expect}")
+        chunk = read(expect - len(received))
+        if not chunk:
+            raise EOFError(f"connection closed after {len(received)}/{expect} bytes")
+        received += chunk
+    return bytes(received)
 
 
 def read_file(path):

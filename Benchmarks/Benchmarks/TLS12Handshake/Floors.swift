@@ -24,21 +24,7 @@ func registerFloorBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics: [
     //   4 HMACs) and both verify_data (2 HMACs each); HMACs through `HMACKey`, which costs less
     //   than swift-crypto's `HMAC` (HMACKey.swift);
     // - two AES-128-GCM keys, one 16-byte Finished sealed and one opened (RFC 5288).
-    Benchmark(
-        "swift-crypto floor TLS1.2 server resumed handshake",
-        configuration: .init(metrics: handshakeMetrics, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 20000)
-    ) { benchmark in
-        let work = ResumedServerFloor()
-        var server: UInt64 = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            let start = threadCPUNanoseconds()
-            blackHole(work.run())
-            server &+= threadCPUNanoseconds() &- start
-        }
-        benchmark.stopMeasurement()
-        benchmark.measurement(serverCPUMetric, Int(server / UInt64(benchmark.scaledIterations.count)))
-    }
+    handshakeFloor("swift-crypto floor TLS1.2 server resumed handshake", metrics: handshakeMetrics, ResumedServerFloor())
 
     // A ticket-resumed TLS 1.3 server (RFC 8446 §2.2, psk_dhe_ke as OpenSSL and Tessera resume,
     // TLS_AES_128_GCM_SHA256 over X25519, one new ticket), per handshake:
@@ -53,21 +39,7 @@ func registerFloorBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics: [
     //   client's Finished opened, under three keys;
     // - the new ticket: 4 random bytes (ticket_age_add) and 8 (nonce), the state sealed
     //   (AES-256-CBC + HMAC-SHA256; its DER is reused rather than re-encoded).
-    Benchmark(
-        "swift-crypto floor TLS1.3 server resumed handshake",
-        configuration: .init(metrics: handshakeMetrics, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 20000)
-    ) { benchmark in
-        let work = ResumedServerFloor13()
-        var server: UInt64 = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            let start = threadCPUNanoseconds()
-            blackHole(work.run())
-            server &+= threadCPUNanoseconds() &- start
-        }
-        benchmark.stopMeasurement()
-        benchmark.measurement(serverCPUMetric, Int(server / UInt64(benchmark.scaledIterations.count)))
-    }
+    handshakeFloor("swift-crypto floor TLS1.3 server resumed handshake", metrics: handshakeMetrics, ResumedServerFloor13())
 
     // Opening one 16 KiB AES-128-GCM record with swift-crypto: its API takes the ciphertext and
     // tag as a `SealedBox` (a copy of the received bytes) and returns the plaintext as new `Data`;
@@ -97,8 +69,28 @@ func registerFloorBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics: [
     }
 }
 
+/// One handshake's library calls, inputs prepared once; `run()` returns a value to keep.
+protocol HandshakeFloorWork {
+    func run() -> Int
+}
+
+/// A floor benchmark: `work.run()` per iteration, its thread CPU as the `server CPU (ns)` metric.
+func handshakeFloor(_ name: String, metrics: [BenchmarkMetric], _ work: some HandshakeFloorWork & Sendable) {
+    Benchmark(name, configuration: .init(metrics: metrics, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 20000)) { benchmark in
+        var server: UInt64 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let start = threadCPUNanoseconds()
+            blackHole(work.run())
+            server &+= threadCPUNanoseconds() &- start
+        }
+        benchmark.stopMeasurement()
+        benchmark.measurement(serverCPUMetric, Int(server / UInt64(benchmark.scaledIterations.count)))
+    }
+}
+
 /// The inputs of one resumed TLS 1.2 server handshake, made once; `run()` does its library calls.
-struct ResumedServerFloor {
+struct ResumedServerFloor: HandshakeFloorWork {
     let ticketKey = TicketKey.generate()
     let ticket: [UInt8]
     let clientHello = [UInt8](repeating: 0x01, count: 320)  // with a ~200-byte ticket
@@ -150,7 +142,7 @@ struct ResumedServerFloor {
 }
 
 /// The inputs of one resumed TLS 1.3 server handshake, made once; `run()` does its library calls.
-struct ResumedServerFloor13 {
+struct ResumedServerFloor13: HandshakeFloorWork {
     let ticketKey = TicketKey.generate()
     let ticket: [UInt8]
     let clientShare = Curve25519.KeyAgreement.PrivateKey().publicKey
