@@ -31,6 +31,9 @@ public enum TLSSessionEvent: Sendable {
 
 /// A SwiftNIO handler that runs a sans-I/O connection: ciphertext below, plaintext above.
 /// Use it through `TLSServerHandler` and `TLSClientHandler`, shaped like swift-nio-ssl's.
+///
+/// Application writes are encrypted when written and sent on the next flush, so several writes
+/// followed by one flush leave together; handshake messages and close_notify are flushed at once.
 public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
@@ -90,11 +93,13 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
         let bytes = unwrapOutboundIn(data)
         let wasComplete = connection.isHandshakeComplete
         let actions = connection.sendApplicationData(bytes)
+        // Records go out on the application's flush, as a write without flush means in NIO: an
+        // HTTP head, body and end written then flushed leave in one system call, not three.
         if wasComplete {
-            perform(actions, context: context, writePromise: promise)
+            perform(actions, context: context, writePromise: promise, flush: false)
         } else {
             if let promise { pendingPromises.append(promise) }
-            perform(actions, context: context)
+            perform(actions, context: context, flush: false)
         }
     }
 
@@ -128,7 +133,11 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
 
     // MARK: Actions
 
-    private func perform(_ actions: [TLSAction], context: ChannelHandlerContext, writePromise: EventLoopPromise<Void>? = nil) {
+    /// Carries out the core's actions. `flush`: flush what was written at the end (handshake and
+    /// close traffic); application writes leave that to the application's own flush.
+    private func perform(
+        _ actions: [TLSAction], context: ChannelHandlerContext, writePromise: EventLoopPromise<Void>? = nil, flush: Bool = true
+    ) {
         var wrote = false
         var writePromise = writePromise
         for action in actions {
@@ -175,7 +184,7 @@ public final class TLSHandler<Connection: TLSConnectionProtocol>: ChannelDuplexH
             }
         }
         writePromise?.succeed()
-        if wrote { context.flush() }
+        if wrote, flush { context.flush() }
     }
 
     private func verify(_ request: PeerVerificationRequest, context: ChannelHandlerContext) {

@@ -386,7 +386,8 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
             response = "HTTP/1.0 400 bad request\r\nContent-type: text/plain\r\n\r\nOnly GET / is served.\n"
         }
         // openssl -www: the page, then close_notify and close.
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response)), promise: nil)
+        // No flush of its own: the close below flushes the page and close_notify together.
+        context.write(wrapOutboundOut(ByteBuffer(string: response)), promise: nil)
         context.close(promise: nil)
     }
 

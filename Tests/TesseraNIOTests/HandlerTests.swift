@@ -103,6 +103,27 @@ final class EmbeddedHandlerTests: XCTestCase {
         XCTAssertTrue(clientCollector.errors.isEmpty)
     }
 
+    /// Application writes leave on the application's flush, several of them together.
+    func testWritesWaitForFlush() throws {
+        let serverContext = try XCTUnwrap(Fixtures.server)
+        let clientContext = try XCTUnwrap(Fixtures.client)
+        let serverCollector = Collector()
+        let client = EmbeddedChannel(handlers: [TLSClientHandler(context: clientContext, serverHostname: "localhost")])
+        let server = EmbeddedChannel(handlers: [TLSServerHandler(context: serverContext), serverCollector])
+        try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2)).wait()
+        try interact(client, server)
+
+        let first = client.write(ByteBuffer(string: "head "))
+        let second = client.write(ByteBuffer(string: "body"))
+        XCTAssertNil(try client.readOutbound(as: ByteBuffer.self), "a write went out before the flush")
+        client.flush()
+        try interact(client, server)
+        try first.wait()
+        try second.wait()
+        XCTAssertEqual(serverCollector.received, Array("head body".utf8))
+    }
+
     func testWritesBeforeHandshakeAreDeliveredAfterIt() throws {
         let serverContext = try XCTUnwrap(Fixtures.server)
         let clientContext = try XCTUnwrap(Fixtures.client)
