@@ -103,8 +103,9 @@ final class EmbeddedHandlerTests: XCTestCase {
         XCTAssertTrue(clientCollector.errors.isEmpty)
     }
 
-    /// Application writes leave on the application's flush, several of them together.
-    func testWritesWaitForFlush() throws {
+    /// A client and a server handler on EmbeddedChannels, connected, before any TLS byte moved;
+    /// the collector sees what reaches the server's application.
+    private func connectedPair() throws -> (client: EmbeddedChannel, server: EmbeddedChannel, serverCollector: Collector) {
         let serverContext = try XCTUnwrap(Fixtures.server)
         let clientContext = try XCTUnwrap(Fixtures.client)
         let serverCollector = Collector()
@@ -112,6 +113,12 @@ final class EmbeddedHandlerTests: XCTestCase {
         let server = EmbeddedChannel(handlers: [TLSServerHandler(context: serverContext), serverCollector])
         try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2)).wait()
+        return (client, server, serverCollector)
+    }
+
+    /// Application writes leave on the application's flush, several of them together.
+    func testWritesWaitForFlush() throws {
+        let (client, server, serverCollector) = try connectedPair()
         try interact(client, server)
 
         let first = client.write(ByteBuffer(string: "head "))
@@ -125,13 +132,7 @@ final class EmbeddedHandlerTests: XCTestCase {
     }
 
     func testWritesBeforeHandshakeAreDeliveredAfterIt() throws {
-        let serverContext = try XCTUnwrap(Fixtures.server)
-        let clientContext = try XCTUnwrap(Fixtures.client)
-        let serverCollector = Collector()
-        let client = EmbeddedChannel(handlers: [TLSClientHandler(context: clientContext, serverHostname: "localhost")])
-        let server = EmbeddedChannel(handlers: [TLSServerHandler(context: serverContext), serverCollector])
-        try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2)).wait()
+        let (client, server, serverCollector) = try connectedPair()
         let write = client.writeAndFlush(ByteBuffer(string: "early"))
         try interact(client, server)
         try write.wait()

@@ -23,12 +23,7 @@ import tlspeer_common as common  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--send", required=True)
-    parser.add_argument("--expect-bytes", type=int, required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--timeout", type=float, default=60.0)
+    common.add_transfer_arguments(parser)
     args = parser.parse_args()
 
     try:

@@ -84,16 +84,11 @@ def serve_one(listener, index, args, chain, key, settings, payload, deadline):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
+    common.add_transfer_arguments(parser)
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
-    parser.add_argument("--send", required=True)
-    parser.add_argument("--expect-bytes", type=int, required=True)
-    parser.add_argument("--out", required=True)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--tls12", action="store_true")
-    parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
 
     try:

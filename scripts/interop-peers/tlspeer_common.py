@@ -22,15 +22,20 @@ import time
 CHUNK = 16384
 
 
-def add_common_arguments(parser):
+def add_transfer_arguments(parser):
+    """Where to connect and what to move: every peer (the tlslite ones too) takes these."""
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--send", required=True, help="file whose bytes are sent")
     parser.add_argument("--expect-bytes", type=int, required=True, help="bytes to receive")
     parser.add_argument("--out", required=True, help="file the received bytes are written to")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole run")
+
+
+def add_common_arguments(parser):
+    add_transfer_arguments(parser)
     parser.add_argument("--tls12", action="store_true", help="TLS 1.2 only")
     parser.add_argument("--ciphers", help="OpenSSL cipher list for TLS 1.2")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole run")
 
 
 def configure(ctx, args):
