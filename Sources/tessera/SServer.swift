@@ -49,6 +49,9 @@ struct SServer: ParsableCommand {
     @Option(name: .customLong("naccept", withSingleDash: true), help: "Exit after this many connections have ended.")
     var naccept: Int?
 
+    @Option(name: .customLong("loops", withSingleDash: true), help: "Event loops (threads) serving connections (default: one per core). Not an openssl flag.")
+    var loops: Int?
+
     @Option(name: .customLong("ticket_rotate", withSingleDash: true), help: "Seconds a ticket key encrypts before the next one takes over (default 3600).")
     var ticketRotate: Double?
 
@@ -101,6 +104,7 @@ struct SServer: ParsableCommand {
             throw CommandError("-log_level takes trace, debug, info, notice, warning, error or critical, not \(logLevel)")
         }
         if let stats, !(stats > 0 && stats.isFinite) { throw CommandError("-stats takes a number of seconds above 0") }
+        if let loops, !(1...1024).contains(loops) { throw CommandError("-loops takes 1 to 1024 event loops, not \(loops)") }
         let sink = try LogSink(path: log)
         let logger = sink.logger(label: "tessera", level: level)
         var configuration = TLSConfiguration()
@@ -124,7 +128,7 @@ struct SServer: ParsableCommand {
         let quiet = common.quiet
         let trace: (@Sendable (TraceEvent) -> Void)? = common.msg && !quiet ? { @Sendable event in Output.out(MessageTrace.format(event)) } : nil
         let context = try TLSContext(configuration: configuration, trace: trace, logger: logger, metrics: metrics)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: loops ?? System.coreCount)
         defer { try? group.syncShutdownGracefully() }
         let connections = ConnectionRegistry(limit: naccept)
         let www = self.www

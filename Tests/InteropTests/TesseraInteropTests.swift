@@ -234,6 +234,28 @@ final class TesseraInteropTests: InteropTestCase {
         XCTAssertTrue(html.range(of: "cipher is \(tlsCase.suite.openssl)", options: .caseInsensitive) != nil, html)
     }
 
+    /// `-loops N` sets the server's event-loop threads (SwiftNIO names them NIO-ELT-...); 0 is
+    /// refused with a message.
+    func testServerLoopsFlagSetsItsThreads() throws {
+        let tessera = try TesseraCLI.require(.server)
+        let fixtures = try CertificateFixtures.shared()
+        for loops in [1, 3] {
+            let port = try PortAllocator.next()
+            let server = try startTesseraServer(tessera, port: port, identity: fixtures.leaf, extra: ["-www", "-loops", "\(loops)"], name: "loops-\(loops)")
+            let taskDirectory = "/proc/\(server.pid)/task"
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: taskDirectory)) ?? []).compactMap {
+                try? String(contentsOfFile: "\(taskDirectory)/\($0)/comm", encoding: .utf8)
+            }
+            XCTAssertEqual(names.filter { $0.hasPrefix("NIO-ELT-") }.count, loops, "-loops \(loops): threads \(names)")
+            server.terminate()
+        }
+
+        let refused = try PeerProcess.run(tessera, ["s_server", "-accept", "127.0.0.1:\(try PortAllocator.next())", "-loops", "0"],
+                                          in: workDirectory, name: "loops-0", timeout: 30)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("-loops takes 1 to 1024"), refused.stderr)
+    }
+
     func testPythonClientWithTesseraServer() throws {
         let tessera = try TesseraCLI.require(.server)
         let fixtures = try CertificateFixtures.shared()
