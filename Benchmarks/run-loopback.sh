@@ -15,6 +15,7 @@
 #   REPEAT        runs per row and server (default 3); the table gives the median
 #   ROWS          rows to measure (default: tls12-full tls12-resumed tls13-full tls13-resumed)
 #   WARMUP        seconds of untimed load on each server before measuring (default 2, 0: none)
+#   TESSERA_ARGS  extra tessera s_server flags, e.g. "-loops 1" (one thread, as openssl s_server)
 #   TESSERA_PORT  port of tessera s_server (default 61480)
 #   OPENSSL_PORT  port of openssl s_server (default 61481)
 #   OPENSSL       openssl binary (default: openssl on PATH)
@@ -32,6 +33,7 @@ T="${T:-10}"
 REPEAT="${REPEAT:-3}"
 ROWS="${ROWS:-tls12-full tls12-resumed tls13-full tls13-resumed}"
 WARMUP="${WARMUP:-2}"
+TESSERA_ARGS="${TESSERA_ARGS:-}"
 TESSERA_PORT="${TESSERA_PORT:-61480}"
 OPENSSL_PORT="${OPENSSL_PORT:-61481}"
 OPENSSL="${OPENSSL:-openssl}"
@@ -175,8 +177,9 @@ version_args() { # ROW -> client flags for the protocol and suite
     esac
 }
 
+# shellcheck disable=SC2086 # TESSERA_ARGS is a list of flags, split on purpose
 start_server tessera "$tessera_bin" s_server -accept "$HOST:$TESSERA_PORT" \
-    -cert "$tmp/cert.pem" -key "$tmp/key.pem" -www -quiet
+    -cert "$tmp/cert.pem" -key "$tmp/key.pem" -www -quiet $TESSERA_ARGS
 start_server openssl "$OPENSSL" s_server -accept "$HOST:$OPENSSL_PORT" \
     -cert "$tmp/cert.pem" -key "$tmp/key.pem" -www -quiet
 
@@ -312,7 +315,7 @@ steal_pct="$(awk -v s0="$steal_before" -v t0="$total_before" '/^cpu / {
 # --- table -------------------------------------------------------------------------------------
 # Medians per row and server from runs.tsv; exits 3 when a row is invalid.
 table() {
-    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -n), $(nproc) CPUs; $("$OPENSSL" version | cut -d' ' -f1-2); tessera: $tessera_bin"
+    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -n), $(nproc) CPUs; $("$OPENSSL" version | cut -d' ' -f1-2); tessera: $tessera_bin${TESSERA_ARGS:+ $TESSERA_ARGS}"
     echo "# openssl s_time -www / -time $T, $REPEAT runs per cell (median); load average $load_before before, $load_after after; steal $steal_pct %"
     echo "# other busy processes (top, >= 10 % CPU): before: $busy_before; after: $busy_after"
     echo
