@@ -109,7 +109,6 @@ struct KeyLogFile: Sendable {
     }
 }
 
-/// `HOST:PORT`, `[v6]:PORT` or `PORT`.
 /// `-cert F [-key F]` into the configuration; the key defaults to the certificate's file, as in
 /// openssl. `what` names it in the error ("certificate", "client certificate").
 func loadIdentity(cert: String, key: String?, into configuration: inout TLSConfiguration, what: String) throws {
@@ -121,6 +120,7 @@ func loadIdentity(cert: String, key: String?, into configuration: inout TLSConfi
     }
 }
 
+/// `HOST:PORT`, `[v6]:PORT` or `PORT`.
 func parseHostPort(_ text: String, defaultHost: String) throws -> (host: String, port: Int) {
     if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
         let host = String(text[text.index(after: text.startIndex)..<close])
