@@ -374,7 +374,7 @@ struct WaitServerHello: Sendable {
                 negotiated.sessionID = session.sessionID.isEmpty ? hello.sessionID : session.sessionID
                 return try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
             }
-            ctx.records.emit(.sessionRejected)
+            try ctx.records.emit(.sessionRejected)
             return .waitCertificate(WaitCertificate(negotiated: negotiated, offer: offer))
         }
         return .waitServerFlight(WaitServerFlight(negotiated: negotiated, offer: offer, session: session))
@@ -391,7 +391,7 @@ struct WaitServerFlight: Sendable {
     func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificate:
-            ctx.records.emit(.sessionRejected)
+            try ctx.records.emit(.sessionRejected)
             return try WaitCertificate(negotiated: negotiated, offer: offer).handle(message, raw, &ctx)
         case .newSessionTicket12:
             let state = try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
@@ -518,7 +518,7 @@ struct WaitServerHelloDone: Sendable {
             case .none:
                 return try pending.sendFlight(verification: nil, &ctx)
             case .required, .reportOnly:
-                ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: chain, hostname: ctx.serverName)))
+                try ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: chain, hostname: ctx.serverName)))
                 return .waitPeerVerification(pending)
             }
         case .helloRequest:
@@ -581,7 +581,7 @@ struct WaitPeerVerification: Sendable {
                 .certificateVerify(CertificateVerify(scheme: credentials.scheme, signature: signature))))
         }
         try ctx.records.writeChangeCipherSpec()
-        ctx.records.installWriteProtection(keys.clientProtection)
+        try ctx.records.installWriteProtection(keys.clientProtection)
 
         let verifyData = keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
         negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
@@ -699,9 +699,9 @@ struct WaitFinished: Sendable {
                     extendedMasterSecret: negotiated.extendedMasterSecret,
                     alpn: negotiated.alpn.map { Array($0.utf8) })
                 summary.session = session
-                ctx.records.emit(.sessionIssued(session))
+                try ctx.records.emit(.sessionIssued(session))
             }
-            ctx.records.emit(.handshakeCompleted(summary))
+            try ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ClientConnected(
                 summary: summary, clientVerifyData: handshake.clientVerifyData, serverVerifyData: finished.verifyData))
         case .helloRequest:

@@ -92,7 +92,7 @@ enum Client13Start {
         TLS13Support.keyLog(ctx.configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", offer.random, serverSecret)
         try ctx.records.installReadProtection(try TLS13Support.protection(serverSecret, parameters))
         if offer.retried { ctx.records.sentCompatibilityCCS = true }
-        if offer.psk != nil, resumed == nil { ctx.records.emit(.sessionRejected) }
+        if offer.psk != nil, resumed == nil { try ctx.records.emit(.sessionRejected) }
         var handshake = ClientHandshake13(
             parameters: parameters, schedule: schedule, transcript: transcript, offer: offer, group: serverShare?.group,
             clientHandshakeSecret: clientSecret, serverHandshakeSecret: serverSecret)
@@ -299,7 +299,7 @@ struct WaitFinished13: Sendable {
             case .none:
                 return try pending.sendFlight(verification: nil, &ctx)
             case .required, .reportOnly:
-                ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: next.chain, hostname: ctx.serverName)))
+                try ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: next.chain, hostname: ctx.serverName)))
                 return .waitPeerVerification13(pending)
             }
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
@@ -336,7 +336,7 @@ struct WaitPeerVerification13: Sendable {
         if handshake.earlyDataAccepted == true {
             handshake.transcript.append(try ctx.records.writeHandshake(.endOfEarlyData))
         }
-        ctx.records.installWriteProtection(try TLS13Support.protection(handshake.clientHandshakeSecret, parameters))
+        try ctx.records.installWriteProtection(try TLS13Support.protection(handshake.clientHandshakeSecret, parameters))
         // RFC 8446 §4.4.2: a request is answered with our Certificate (the request's context
         // echoed), empty when we have none that fits; §4.4.3: a CertificateVerify if not empty.
         var credentials: ClientCredentials?
@@ -358,7 +358,7 @@ struct WaitPeerVerification13: Sendable {
         let verifyData = TLS13Support.finished(
             secret: handshake.clientHandshakeSecret, transcriptHash: handshake.transcript.currentHash(), hash: parameters.hash)
         handshake.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
-        ctx.records.installWriteProtection(try TLS13Support.protection(clientApplicationSecret, parameters))
+        try ctx.records.installWriteProtection(try TLS13Support.protection(clientApplicationSecret, parameters))
         let resumption = handshake.schedule.resumptionMasterSecret(transcriptHash: handshake.transcript.currentHash())
         // Declined early data goes again, now as ordinary application data; accepted early data
         // is followed by whatever did not fit the ticket's limit.
@@ -381,7 +381,7 @@ struct WaitPeerVerification13: Sendable {
         summary.clientCertificateSent = credentials != nil
         summary.session = handshake.resumed
         summary.earlyDataAccepted = handshake.earlyDataAccepted
-        ctx.records.emit(.handshakeCompleted(summary))
+        try ctx.records.emit(.handshakeCompleted(summary))
         let secrets = ApplicationSecrets13(
             parameters: parameters, client: clientApplicationSecret, server: serverApplicationSecret,
             resumptionMasterSecret: resumption)
@@ -410,7 +410,7 @@ struct ClientConnected13: Sendable {
                 peerCertificate: chain.first, verifyResult: verifyResult, hostname: summary.serverName,
                 ticketLifetimeHint: ticket.lifetime, ticket: ticket.ticket, extendedMasterSecret: true,
                 ticketAgeAdd: ticket.ageAdd, maxEarlyData: maxEarlyData, alpn: summary.alpn.map { Array($0.utf8) })
-            ctx.records.emit(.sessionIssued(session))
+            try ctx.records.emit(.sessionIssued(session))
             return .connected13(self)
         case .keyUpdate(let update):
             return try KeyUpdate13.received(update, secrets: secrets, isClient: true, &ctx.records)
@@ -454,10 +454,10 @@ enum KeyUpdate13 {
         let hash = secrets.parameters.hash
         if isClient {
             next.client = KeySchedule13.nextTrafficSecret(secrets.client, hash: hash)
-            records.installWriteProtection(try TLS13Support.protection(next.client, secrets.parameters))
+            try records.installWriteProtection(try TLS13Support.protection(next.client, secrets.parameters))
         } else {
             next.server = KeySchedule13.nextTrafficSecret(secrets.server, hash: hash)
-            records.installWriteProtection(try TLS13Support.protection(next.server, secrets.parameters))
+            try records.installWriteProtection(try TLS13Support.protection(next.server, secrets.parameters))
         }
         return next
     }

@@ -22,8 +22,9 @@ public struct ClientConnection: Sendable {
     ) {
         var records = RecordLayer()
         records.tracing = trace
+        records.packsHandshakeMessages = configuration.packsHandshakeMessages
         // RFC 8446 §5.1 / RFC 5246 Appendix E.1: the first ClientHello's record says TLS 1.0.
-        records.writeRecordVersion = .tls10
+        records.setInitialRecordVersion(.tls10)
         records.traceVersion = configuration.maximumVersion
         let ctx = ClientContext(
             configuration: configuration, records: records, serverName: serverName, session: session, earlyData: earlyData)
@@ -42,7 +43,7 @@ public struct ClientConnection: Sendable {
             var transcript = Transcript()
             let helloBytes = try machine.ctx.records.writeHandshake(.clientHello(hello))
             transcript.append(helloBytes)
-            machine.ctx.records.writeRecordVersion = .tls12
+            try machine.ctx.records.setWriteRecordVersion(.tls12)
             if offer.sendsEarlyData, let psk = offer.psk, let data = machine.ctx.earlyData {
                 try EarlyData13.send(data, psk: psk, hello: helloBytes, random: offer.random, &machine.ctx)
             }

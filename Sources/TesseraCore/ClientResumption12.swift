@@ -94,7 +94,7 @@ struct WaitResumedFinished: Sendable {
             }
             negotiated.transcript.append(raw.bytes)
             try ctx.records.writeChangeCipherSpec()
-            ctx.records.installWriteProtection(keys.clientProtection)
+            try ctx.records.installWriteProtection(keys.clientProtection)
             let clientVerifyData = keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
             negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: clientVerifyData))))
 
@@ -106,7 +106,7 @@ struct WaitResumedFinished: Sendable {
                 session.ticketLifetimeHint = ticket.lifetimeHint
                 session.sessionID = sessionID(forTicket: ticket.ticket)
                 renewed = true
-                ctx.records.emit(.sessionIssued(session))
+                try ctx.records.emit(.sessionIssued(session))
             }
             var summary = HandshakeSummary(
                 version: .tls12, cipherSuite: negotiated.parameters.suite, resumed: true, group: nil,
@@ -119,7 +119,7 @@ struct WaitResumedFinished: Sendable {
                 ticketLifetimeHint: session.ticketLifetimeHint)
             summary.session = session
             summary.ticketRenewed = renewed
-            ctx.records.emit(.handshakeCompleted(summary))
+            try ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ClientConnected(
                 summary: summary, clientVerifyData: clientVerifyData, serverVerifyData: finished.verifyData))
         case .helloRequest:

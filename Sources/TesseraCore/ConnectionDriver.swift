@@ -44,10 +44,12 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
         return machine.records.takeActions()
     }
 
-    /// Runs `body` against the machine; a thrown error fails the connection.
+    /// Runs `body` against the machine; a thrown error fails the connection. What `body` wrote
+    /// of a flight goes out as records when it returns.
     mutating func run(_ body: (inout Machine) throws(TLSError) -> Void) {
         do {
             try body(&machine)
+            try machine.records.sealPendingHandshake()
         } catch {
             fail(error)
         }
@@ -88,7 +90,7 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
                 fail(TLSError.unexpected("application data before the handshake completed"))
                 return
             }
-            machine.records.emit(.applicationData(data))
+            post(.applicationData(data))
         case .alert(let alert):
             handleAlert(alert)
         }
@@ -102,14 +104,23 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
                 try? machine.records.writeAlert(.warning(.closeNotify))
             }
             machine.markClosed()
-            machine.records.emit(.closed(nil))
+            machine.records.emitDiscardingOpenFlight(.closed(nil))
         } else if alert.level == .fatal {
             machine.markClosed()
-            machine.records.emit(.closed(TLSError(
+            machine.records.emitDiscardingOpenFlight(.closed(TLSError(
                 .peerAlert(alert.alertDescription), "peer sent fatal alert \(alert.alertDescription)")))
         } else {
             machine.handleWarningAlert(alert)
-            machine.records.emit(.alertReceived(alert))
+            post(.alertReceived(alert))
+        }
+    }
+
+    /// An action for the application, after the output written before it.
+    private mutating func post(_ action: TLSAction) {
+        do {
+            try machine.records.emit(action)
+        } catch {
+            fail(error)
         }
     }
 
@@ -138,7 +149,7 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
         }
         if !established, !machine.isClosed {
             machine.markClosed()
-            machine.records.emit(.closed(nil))
+            machine.records.emitDiscardingOpenFlight(.closed(nil))
         }
         return machine.records.takeActions()
     }
@@ -163,6 +174,6 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
             try? machine.records.writeAlert(.fatal(description))
         }
         machine.markClosed()
-        machine.records.emit(.closed(error))
+        machine.records.emitDiscardingOpenFlight(.closed(error))
     }
 }

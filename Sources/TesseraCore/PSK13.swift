@@ -208,7 +208,7 @@ enum EarlyData13 {
         TLS13Support.keyLog(ctx.configuration, "CLIENT_EARLY_TRAFFIC_SECRET", random, secret)
         try ctx.records.writeChangeCipherSpec()
         ctx.records.sentCompatibilityCCS = true
-        ctx.records.installWriteProtection(try TLS13Support.protection(secret, parameters))
+        try ctx.records.installWriteProtection(try TLS13Support.protection(secret, parameters))
         let allowed = Int(psk.session.maxEarlyData ?? 0)
         var early = data
         if let slice = early.readSlice(length: min(allowed, early.readableBytes)) {

@@ -20,7 +20,7 @@ struct RecordLayer: Sendable {
     private var writeProtection: RecordProtection?
     /// The version our records carry. The first ClientHello goes out as TLS 1.0 for old
     /// middleboxes (RFC 8446 §5.1, RFC 5246 Appendix E.1).
-    var writeRecordVersion: ProtocolVersion = .tls12
+    private(set) var writeRecordVersion: ProtocolVersion = .tls12
     /// Once negotiated, every record must carry it.
     var negotiatedVersion: ProtocolVersion?
     /// What `-msg` prints for messages before a version is negotiated.
@@ -30,6 +30,16 @@ struct RecordLayer: Sendable {
     var sentCompatibilityCCS = false
     /// Bytes of undecryptable (declined 0-RTT) records still to skip.
     var skipUndecryptableBudget = 0
+
+    /// Handshake messages are packed into as few records as possible (RFC 5246 §6.2.1 and RFC
+    /// 8446 §5.1 allow it; BoringSSL does it): a TLS 1.3 server's encrypted flight is one sealed
+    /// record instead of four. Off: one message per record, as OpenSSL sends them.
+    var packsHandshakeMessages = true
+    /// Encoded handshake messages not yet framed into records: the open part of a flight. Sealed
+    /// before anything else is written, before the write keys change and before any other action.
+    private var pendingHandshake = ByteBuffer()
+    /// Where the open flight's first message trace sits in `actions`: its record headers go there.
+    private var pendingTraceIndex: Int?
 
     private var output = ByteBuffer()
     private(set) var actions: [TLSAction] = []
@@ -173,28 +183,60 @@ struct RecordLayer: Sendable {
         readProtection = protection
     }
 
-    mutating func installWriteProtection(_ protection: RecordProtection) {
+    /// Before anything is written.
+    mutating func setInitialRecordVersion(_ version: ProtocolVersion) {
+        writeRecordVersion = version
+    }
+
+    /// The version later records carry; what was written before goes out under the old one.
+    mutating func setWriteRecordVersion(_ version: ProtocolVersion) throws(TLSError) {
+        try sealPendingHandshake()
+        writeRecordVersion = version
+    }
+
+    /// Keys change only at record boundaries: the open flight is sealed under the old keys first.
+    mutating func installWriteProtection(_ protection: RecordProtection) throws(TLSError) {
+        try sealPendingHandshake()
         writeProtection = protection
     }
 
     // MARK: Output
 
-    /// Encodes `message`, writes it in its own record(s) and returns its bytes for the transcript.
+    /// Encodes `message`, adds it to the open flight (or writes it in its own record(s) when
+    /// packing is off) and returns its bytes for the transcript.
     @discardableResult
     mutating func writeHandshake(_ message: HandshakeMessage) throws(TLSError) -> ByteBuffer {
         let bytes = message.encoded(version: negotiatedVersion ?? .tls12)
+        guard packsHandshakeMessages else {
+            trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
+            try writeRecords(.handshake, bytes.readableBytesView)
+            return bytes
+        }
+        if pendingTraceIndex == nil { pendingTraceIndex = actions.count }
         trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
-        try writeRecords(.handshake, bytes.readableBytesView)
+        pendingHandshake.writeImmutableBuffer(bytes)
         return bytes
     }
 
+    /// Frames and protects the open flight's messages (RFC 8446 §5.1: never across a key change).
+    mutating func sealPendingHandshake() throws(TLSError) {
+        guard pendingHandshake.readableBytes > 0 else { return }
+        let headerIndex = pendingTraceIndex
+        pendingTraceIndex = nil
+        let flight = pendingHandshake
+        pendingHandshake.clear()
+        try writeRecords(.handshake, flight.readableBytesView, headerTraceIndex: headerIndex)
+    }
+
     mutating func writeChangeCipherSpec() throws(TLSError) {
+        try sealPendingHandshake()
         let body = ByteBuffer(bytes: ChangeCipherSpec.body)
         trace(.sent, .changeCipherSpec, ChangeCipherSpec.body)
         try writeRecords(.changeCipherSpec, body.readableBytesView)
     }
 
     mutating func writeAlert(_ alert: Alert) throws(TLSError) {
+        try sealPendingHandshake()
         var body = ByteBuffer()
         alert.encode(into: &body)
         trace(.sent, .alert(alert), Array(body.readableBytesView))
@@ -202,11 +244,17 @@ struct RecordLayer: Sendable {
     }
 
     mutating func writeApplicationData(_ data: ByteBuffer) throws(TLSError) {
+        try sealPendingHandshake()
         try writeRecords(.applicationData, data.readableBytesView)
     }
 
-    /// Splits into records of at most 2^14 bytes (RFC 5246 §6.2.1) and protects them.
-    private mutating func writeRecords(_ type: ContentType, _ payload: ByteBufferView) throws(TLSError) {
+    /// Splits into records of at most 2^14 bytes (RFC 5246 §6.2.1) and protects them. Record
+    /// header traces go at `headerTraceIndex` (a packed flight's first message), otherwise before
+    /// the message just traced.
+    private mutating func writeRecords(
+        _ type: ContentType, _ payload: ByteBufferView, headerTraceIndex: Int? = nil
+    ) throws(TLSError) {
+        var headerTraceIndex = headerTraceIndex
         var start = payload.startIndex
         repeat {
             let end = payload.index(start, offsetBy: min(TLSRecord.maxPlaintextLength, payload.endIndex - start))
@@ -215,24 +263,27 @@ struct RecordLayer: Sendable {
                 let headerIndex = output.writerIndex
                 try crypto { () throws(CryptoError) in try protection.seal(contentType: type, plaintext: chunk, into: &output) }
                 writeProtection = protection
-                traceHeader(at: headerIndex)
+                traceHeader(at: headerIndex, traceIndex: &headerTraceIndex)
             } else {
                 let headerIndex = output.writerIndex
                 output.writeInteger(type.rawValue)
                 output.writeInteger(writeRecordVersion.rawValue)
                 output.writeInteger(UInt16(truncatingIfNeeded: chunk.count))
                 output.writeBytes(chunk)
-                traceHeader(at: headerIndex)
+                traceHeader(at: headerIndex, traceIndex: &headerTraceIndex)
             }
             start = end
         } while start < payload.endIndex
     }
 
-    private mutating func traceHeader(at index: Int) {
+    private mutating func traceHeader(at index: Int, traceIndex: inout Int?) {
         guard tracing, let header = output.getBytes(at: index, length: TLSRecord.headerLength) else { return }
         // OpenSSL prints the record header before the message it carries.
         let event = TraceEvent(direction: .sent, version: recordTraceVersion(header), kind: .recordHeader, bytes: header)
-        if let last = actions.last, case .trace(let previous) = last, previous.direction == .sent,
+        if let position = traceIndex, position <= actions.count {
+            actions.insert(.trace(event), at: position)
+            traceIndex = position + 1
+        } else if let last = actions.last, case .trace(let previous) = last, previous.direction == .sent,
            previous.kind != .recordHeader {
             actions.insert(.trace(event), at: actions.count - 1)
         } else {
@@ -256,13 +307,24 @@ struct RecordLayer: Sendable {
         actions.append(.trace(TraceEvent(direction: direction, version: version, kind: kind, bytes: bytes)))
     }
 
-    /// Adds a non-trace action after flushing pending output, so that actions keep their order.
-    mutating func emit(_ action: TLSAction) {
+    /// Adds a non-trace action after everything written before it (the open flight is sealed
+    /// first), so that actions keep their order.
+    mutating func emit(_ action: TLSAction) throws(TLSError) {
+        try sealPendingHandshake()
         flush()
         actions.append(action)
     }
 
-    mutating func flush() {
+    /// For a connection that is failing or closing: what is left of an open flight is dropped
+    /// (its alert has already been written), then `action`.
+    mutating func emitDiscardingOpenFlight(_ action: TLSAction) {
+        pendingHandshake.clear()
+        pendingTraceIndex = nil
+        flush()
+        actions.append(action)
+    }
+
+    private mutating func flush() {
         guard output.readableBytes > 0 else { return }
         actions.append(.send(output))
         output = ByteBuffer()

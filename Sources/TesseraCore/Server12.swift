@@ -274,7 +274,7 @@ struct WaitClientHello: Sendable {
             ticketExpected: renew, alpn: alpn, serverName: serverName, transcript: transcript)
         let keys = try Keys12.fromMasterSecret(session.masterSecret, negotiated: negotiated)
         try ctx.records.writeChangeCipherSpec()
-        ctx.records.installWriteProtection(keys.serverProtection)
+        try ctx.records.installWriteProtection(keys.serverProtection)
         let verifyData = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
         negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
@@ -392,7 +392,7 @@ struct WaitClientCertificateVerify12: Sendable {
             next.negotiated.transcript.append(raw.bytes)
             next.clientCertificate?.scheme = verify.scheme
             let waiting = WaitClientChangeCipherSpec(handshake: next, keys: keys)
-            return WaitClientChainVerification.start(next.clientCertificate?.chain ?? [], then: .tls12(waiting), &ctx)
+            return try WaitClientChainVerification.start(next.clientCertificate?.chain ?? [], then: .tls12(waiting), &ctx)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
              .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
              .certificateRequest12, .certificateRequest13, .serverHelloDone, .clientKeyExchange, .finished,
@@ -458,7 +458,7 @@ struct WaitClientFinished: Sendable {
             }
 
             try ctx.records.writeChangeCipherSpec()
-            ctx.records.installWriteProtection(keys.serverProtection)
+            try ctx.records.installWriteProtection(keys.serverProtection)
             let serverVerifyData = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
             negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
 
@@ -476,7 +476,7 @@ struct WaitClientFinished: Sendable {
             summary.session = session
             summary.ticketsIssued = ticketsIssued
             summary.resumptionFailure = handshake.resumptionFailure
-            ctx.records.emit(.handshakeCompleted(summary))
+            try ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ServerConnected(
                 summary: summary, clientVerifyData: finished.verifyData, serverVerifyData: serverVerifyData))
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,

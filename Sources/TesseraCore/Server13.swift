@@ -159,7 +159,7 @@ enum Server13Start {
         let serverSecret = schedule.serverHandshakeTrafficSecret(transcriptHash: hash)
         TLS13Support.keyLog(configuration, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hello.random, clientSecret)
         TLS13Support.keyLog(configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hello.random, serverSecret)
-        ctx.records.installWriteProtection(try TLS13Support.protection(serverSecret, parameters))
+        try ctx.records.installWriteProtection(try TLS13Support.protection(serverSecret, parameters))
 
         var encrypted: [Extension] = []
         if let alpn { encrypted.append(.alpn([Array(alpn.utf8)])) }
@@ -189,7 +189,7 @@ enum Server13Start {
         let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: applicationHash)
         TLS13Support.keyLog(configuration, "CLIENT_TRAFFIC_SECRET_0", hello.random, clientApplication)
         TLS13Support.keyLog(configuration, "SERVER_TRAFFIC_SECRET_0", hello.random, serverApplication)
-        ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
+        try ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
         if acceptEarlyData, let psk = resumed?.session.masterSecret {
             // RFC 8446 §2.3: the client's early data is under client_early_traffic_secret, up to
             // its EndOfEarlyData.
@@ -324,7 +324,7 @@ struct WaitClientCertificateVerify13: Sendable {
             waiting.transcript.append(raw.bytes)
             waiting.summary.peerSignatureScheme = verify.scheme
             waiting.summary.clientCertificateSent = true
-            return WaitClientChainVerification.start(waiting.summary.peerCertificates, then: .tls13(waiting), &ctx)
+            return try WaitClientChainVerification.start(waiting.summary.peerCertificates, then: .tls13(waiting), &ctx)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
              .certificateRequest13, .serverHelloDone, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
@@ -370,7 +370,7 @@ struct WaitClientFinished13: Sendable {
             summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
             summary.ticketRenewed = summary.resumed && renewing && summary.ticketIssued
             connected.summary = summary
-            ctx.records.emit(.handshakeCompleted(summary))
+            try ctx.records.emit(.handshakeCompleted(summary))
             for ticket in tickets {
                 try ctx.records.writeHandshake(.newSessionTicket13(ticket))
             }

@@ -9,6 +9,7 @@ public struct ServerConnection: Sendable {
     public init(configuration: TLSConfiguration, trace: Bool = false) {
         var records = RecordLayer()
         records.tracing = trace
+        records.packsHandshakeMessages = configuration.packsHandshakeMessages
         records.traceVersion = configuration.maximumVersion
         driver = ConnectionDriver(machine: ServerMachine(ctx: ServerContext(configuration: configuration, records: records)))
     }

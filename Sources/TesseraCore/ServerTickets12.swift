@@ -137,7 +137,7 @@ struct WaitResumedClientFinished: Sendable {
             }
             var summary = resumed.summary
             summary.session = resumed.session
-            ctx.records.emit(.handshakeCompleted(summary))
+            try ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ServerConnected(
                 summary: summary, clientVerifyData: finished.verifyData, serverVerifyData: resumed.serverVerifyData))
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,

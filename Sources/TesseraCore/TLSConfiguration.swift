@@ -112,6 +112,11 @@ public struct TLSConfiguration: Sendable {
     public var earlyDataReplay = EarlyDataReplayCache()
     /// Server: how far a client's ticket age may be from ours for 0-RTT (RFC 8446 §8.3).
     public var earlyDataFreshness: TimeInterval = 10
+    /// Handshake messages of a flight share records (RFC 5246 §6.2.1, RFC 8446 §5.1), as BoringSSL
+    /// sends them: a TLS 1.3 server's EncryptedExtensions, Certificate, CertificateVerify and
+    /// Finished are one protected record, not four. Off: one message per record, as OpenSSL sends
+    /// them, for a peer that cannot read packed messages (RFC-conforming peers all can).
+    public var packsHandshakeMessages = true
 
     public init() {}
 

@@ -501,7 +501,7 @@ final class ClientAuthMutationTests: XCTestCase {
         client.maximumVersion = version
         client.certificateChain = ClientCertificates.p256.0
         client.privateKey = ClientCertificates.p256.1
-        return (client, server)
+        return (client.unpacked, server.unpacked)
     }
 
     /// TLS 1.2: Certificate, ClientKeyExchange and CertificateVerify are plaintext records

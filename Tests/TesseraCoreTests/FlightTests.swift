@@ -107,13 +107,13 @@ final class MutationTests: XCTestCase {
 
     /// The server's handshake records, one message each: SH, Cert, SKE, SHD | CCS, Finished.
     private func serverRecords() -> [ByteBuffer] {
-        var pair = Pair()
+        var pair = Pair.unpacked()
         pair.handshake()
         return pair.serverLog.sent.flatMap(splitRecords)
     }
 
     private func clientRecords() -> [ByteBuffer] {
-        var pair = Pair()
+        var pair = Pair.unpacked()
         pair.handshake()
         return pair.clientLog.sent.flatMap(splitRecords)
     }
@@ -135,7 +135,7 @@ final class MutationTests: XCTestCase {
     /// A fresh client fed the server's (mutated) records one by one; the server is real, so its
     /// answers stay consistent with the client's own hello.
     private func checkServerMutation(index: Int, _ mutation: Mutation, count: Int) {
-        var pair = Pair()
+        var pair = Pair.unpacked()
         // Run the server once to get its first flight for this client.
         var firstFlight = pair.serverFirstFlight()
         let label = "server record \(index) \(mutation)"
@@ -161,7 +161,7 @@ final class MutationTests: XCTestCase {
     }
 
     private func checkClientMutation(index: Int, _ mutation: Mutation, count: Int) {
-        var pair = Pair()
+        var pair = Pair.unpacked()
         let label = "client record \(index) \(mutation)"
         if index == 0 {
             pair.start()

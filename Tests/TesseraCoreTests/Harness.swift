@@ -51,6 +51,16 @@ func clientConfiguration() -> TLSConfiguration {
     return configuration
 }
 
+extension TLSConfiguration {
+    /// One handshake message per record, so that a mutation test can drop, duplicate or move
+    /// each message on its own (packed flights share records).
+    var unpacked: TLSConfiguration {
+        var configuration = self
+        configuration.packsHandshakeMessages = false
+        return configuration
+    }
+}
+
 /// What one side did, in order.
 struct SideLog {
     var sent: [ByteBuffer] = []
@@ -103,6 +113,11 @@ struct Pair {
     ) {
         self.client = ClientConnection(configuration: client, serverName: serverName, session: session, earlyData: earlyData, trace: true)
         self.server = ServerConnection(configuration: server, trace: true)
+    }
+
+    /// Both sides send one handshake message per record (see `TLSConfiguration.unpacked`).
+    static func unpacked() -> Pair {
+        Pair(client: clientConfiguration().unpacked, server: serverConfiguration().unpacked)
     }
 
     mutating func start() {

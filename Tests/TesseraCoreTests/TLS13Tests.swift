@@ -165,7 +165,7 @@ final class TLS13Tests: XCTestCase {
         var reference = Pair(client: config13(clientConfiguration()), server: config13(serverConfiguration()))
         reference.start()
         let hello = reference.toServer
-        var server = ServerConnection(configuration: config13(serverConfiguration()))
+        var server = ServerConnection(configuration: config13(serverConfiguration()).unpacked)
         var flight: [ByteBuffer] = []
         for record in hello {
             for case .send(let bytes) in server.receive(record) { flight += splitRecords(bytes) }
