@@ -111,6 +111,10 @@ for which in ("server", "client", "total"):
     rows.append((f"TLS 1.3 ticket-resumed, {which} (nio-ssl: full)", side("Tessera TLS1.3 resumed handshake", which),
                  side("NIOSSL TLS1.3 full handshake", which), os_(f"tls13_resumed_handshake_{which}_cpu"), "ns"))
 # Library floors (Floors.swift): swift-crypto/swift-asn1 calls alone, no TLS code; in the Tessera column.
+rows.append(("library floor: TLS 1.2 full server's crypto calls", side("swift-crypto floor TLS1.2 server full handshake", "server"),
+             side("NIOSSL TLS1.2 full handshake", "server"), os_("tls12_full_handshake_server_cpu"), "ns"))
+rows.append(("library floor: TLS 1.3 full server's crypto calls", side("swift-crypto floor TLS1.3 server full handshake", "server"),
+             side("NIOSSL TLS1.3 full handshake", "server"), os_("tls13_full_handshake_server_cpu"), "ns"))
 rows.append(("library floor: TLS 1.2 resumed server's crypto and DER calls", side("swift-crypto floor TLS1.2 server resumed handshake", "server"),
              None, os_("tls12_resumed_handshake_server_cpu"), "ns"))
 rows.append(("library floor: TLS 1.3 resumed server's crypto and DER calls", side("swift-crypto floor TLS1.3 server resumed handshake", "server"),
@@ -171,6 +175,7 @@ print()
 print("| target | measured | needed | |")
 print("|---|---|---|---|")
 target("TLS 1.2 full handshake, server CPU vs nio-ssl", r("TLS 1.2 full handshake, server", "n"), 1.2, what="≤ 1.20×")
+target("  the same for the library calls alone (floor)", r("library floor: TLS 1.2 full server's crypto calls", "n"), 1.2, what="≤ 1.20×")
 t, n, _ = byname["16 KiB AES-128-GCM record, open (server)"]
 target("16 KiB open, Tessera throughput vs nio-ssl", None if not t or not n else n / t, 1.0, False, "≥ 1.00×")
 f, n, _ = byname["library floor: swift-crypto open of a 16 KiB record"]
@@ -179,6 +184,7 @@ target("TLS 1.2 resumed, total CPU vs OpenSSL", r("TLS 1.2 ticket-resumed, total
 target("TLS 1.2 resumed, server CPU vs OpenSSL", r("TLS 1.2 ticket-resumed, server", "o"), 0.5, what="≤ 0.50× (2× faster)")
 target("  the same for the library calls alone (floor)", r("library floor: TLS 1.2 resumed server's crypto and DER calls", "o"), 0.5, what="≤ 0.50× (2× faster)")
 target("TLS 1.3 full handshake, server CPU vs nio-ssl", r("TLS 1.3 full handshake, server", "n"), 1.2, what="≤ 1.20×")
+target("  the same for the library calls alone (floor)", r("library floor: TLS 1.3 full server's crypto calls", "n"), 1.2, what="≤ 1.20×")
 target("TLS 1.3 full handshake, total CPU vs nio-ssl (¹)", r("TLS 1.3 full handshake, total", "n"), 1.2, what="≤ 1.20×")
 target("TLS 1.3 resumed, total CPU vs OpenSSL", r("TLS 1.3 ticket-resumed, total (nio-ssl: full)", "o"), 0.5, what="≤ 0.50× (2× faster)")
 target("TLS 1.3 resumed, server CPU vs OpenSSL", r("TLS 1.3 ticket-resumed, server (nio-ssl: full)", "o"), 0.5, what="≤ 0.50× (2× faster)")

@@ -41,6 +41,35 @@ func registerFloorBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics: [
     //   (AES-256-CBC + HMAC-SHA256; its DER is reused rather than re-encoded).
     handshakeFloor("swift-crypto floor TLS1.3 server resumed handshake", metrics: handshakeMetrics, ResumedServerFloor13())
 
+    // A full TLS 1.2 server handshake (ECDHE-ECDSA-AES128-GCM-SHA256 over X25519, a P-256 key,
+    // extended master secret, one ticket, as the full-handshake benchmarks run it), per handshake:
+    // - a 32-byte random, an X25519 key pair and the shared secret with the client's share;
+    // - the ServerKeyExchange signature: ECDSA P-256 over SHA-256 of both randoms and the
+    //   params (RFC 8422 §5.4), DER-encoded;
+    // - the transcript: SHA-256 over ClientHello through ClientKeyExchange (the session hash,
+    //   RFC 7627), then both Finished, read three times;
+    // - the PRF: the extended master secret (the premaster keyed, 2 P_SHA256 rounds), the key
+    //   block and both verify_data (the master secret keyed once);
+    // - AES-128-GCM: the client's Finished opened and ours sealed, two keys;
+    // - the ticket: 16 random bytes (IV) and the state sealed (AES-256-CBC + HMAC-SHA256); its
+    //   DER is reused rather than encoded, so the floor leaves swift-asn1's encoder out.
+    handshakeFloor("swift-crypto floor TLS1.2 server full handshake", metrics: handshakeMetrics, FullServerFloor())
+
+    // A full TLS 1.3 server handshake (TLS_AES_128_GCM_SHA256 over X25519, a P-256 key, two
+    // tickets), per handshake:
+    // - a 32-byte random, an X25519 key pair and the shared secret;
+    // - the transcript: SHA-256 over ClientHello, ServerHello, EncryptedExtensions, Certificate,
+    //   CertificateVerify and both Finished, read five times;
+    // - the key schedule (RFC 8446 §7.1) without a PSK: early, handshake and master secrets, four
+    //   traffic secrets with their keys and IVs, both Finished, the resumption master secret and
+    //   two tickets' PSKs;
+    // - the CertificateVerify signature: ECDSA P-256 over the 98-byte content (RFC 8446 §4.4.3);
+    // - AES-128-GCM: the server's encrypted flight as one record, both NewSessionTickets as one
+    //   record, the client's Finished opened; three keys;
+    // - two tickets: 4 + 8 random bytes each (ticket_age_add, nonce) and the state sealed, its
+    //   DER reused as above.
+    handshakeFloor("swift-crypto floor TLS1.3 server full handshake", metrics: handshakeMetrics, FullServerFloor13())
+
     // Opening one 16 KiB AES-128-GCM record with swift-crypto: its API takes the ciphertext and
     // tag as a `SealedBox` (a copy of the received bytes) and returns the plaintext as new `Data`;
     // there is no call that decrypts in place in a receive buffer.
@@ -220,5 +249,163 @@ struct ResumedServerFloor13: HandshakeFloorWork {
         let newTicket = TicketSealing.seal(state, key: ticketKey)
         return binder.count + ee.ciphertext.count + fin.ciphertext.count + opened.count + nst.ciphertext.count
             + clientFinished.count + psk.count + newTicket.count + node.encodedBytes.count
+    }
+}
+
+/// A session state's DER as the servers seal it, and a sealed client Finished record.
+private func floorSessionDER(_ version: ProtocolVersion) -> [UInt8] {
+    let state = SessionState(
+        version: version, cipherSuite: version == .tls13 ? .tlsAES128GCMSHA256 : .ecdheECDSAWithAES128GCMSHA256,
+        masterSecret: SecureRandom.bytes(version == .tls13 ? 32 : 48), time: Date(), timeout: 7200,
+        sessionIDContext: SecureRandom.bytes(32), hostname: "localhost", ticketLifetimeHint: 7200,
+        extendedMasterSecret: version == .tls12, keyExchangeGroup: .x25519)
+    return state.derEncoded()
+}
+
+/// The inputs of one full TLS 1.2 server handshake, made once; `run()` does its library calls.
+struct FullServerFloor: HandshakeFloorWork {
+    let ticketKey = TicketKey.generate()
+    let sessionDER = floorSessionDER(.tls12)
+    let signingKey = P256.Signing.PrivateKey()
+    let clientShare = Curve25519.KeyAgreement.PrivateKey().publicKey
+    let clientRandom = [UInt8](repeating: 0x03, count: 32)
+    let clientHello = [UInt8](repeating: 0x01, count: 200)
+    let serverHello = [UInt8](repeating: 0x02, count: 80)
+    let certificate = [UInt8](repeating: 0x0b, count: 420)  // the benchmark certificate's message
+    let serverKeyExchange = [UInt8](repeating: 0x0c, count: 115)
+    let clientKeyExchange = [UInt8](repeating: 0x10, count: 37)
+    let finished = [UInt8](repeating: 0x14, count: 16)
+    let clientFinishedRecord: AES.GCM.SealedBox
+    let clientWriteKey = [UInt8](repeating: 0x04, count: 16)
+    let serverWriteKey = [UInt8](repeating: 0x05, count: 16)
+    let nonce = AES.GCM.Nonce()
+    let aad = [UInt8](repeating: 0x16, count: 13)
+    let parameters = CipherSuite.ecdheECDSAWithAES128GCMSHA256.parameters
+
+    init() {
+        clientFinishedRecord = try! AES.GCM.seal(finished, using: SymmetricKey(data: clientWriteKey), nonce: nonce, authenticating: aad)
+    }
+
+    func run() -> Int {
+        let serverRandom = SecureRandom.bytes(32)
+        let share = Curve25519.KeyAgreement.PrivateKey()
+        var signed = clientRandom
+        signed += serverRandom
+        signed += [3, 0, 29, 32]  // named_curve x25519, 32-byte point
+        signed += share.publicKey.rawRepresentation
+        guard let signature = try? signingKey.signature(for: signed).derRepresentation,
+              let shared = try? share.sharedSecretFromKeyAgreement(with: clientShare),
+              let parameters
+        else { return -1 }
+        let premaster = shared.withUnsafeBytes { Array($0) }
+
+        var transcript = SHA256()
+        for message in [clientHello, serverHello, certificate, serverKeyExchange, [14, 0, 0, 0], clientKeyExchange] {
+            transcript.update(data: message)
+        }
+        let sessionHash = Array(transcript.finalize())
+        transcript.update(data: finished)
+        let clientFinishedHash = Array(transcript.finalize())
+        transcript.update(data: finished)
+        let serverFinishedHash = Array(transcript.finalize())
+
+        let master = TLS12.extendedMasterSecret(preMasterSecret: premaster, sessionHash: sessionHash, hash: .sha256)
+        let masterKey = HMACKey(master, hash: .sha256)
+        let block = TLS12.keyBlock(masterSecret: masterKey, clientRandom: clientRandom, serverRandom: serverRandom, parameters: parameters)
+        let clientVerify = TLS12.verifyData(masterSecret: masterKey, sender: .client, handshakeHash: clientFinishedHash)
+        let serverVerify = TLS12.verifyData(masterSecret: masterKey, sender: .server, handshakeHash: serverFinishedHash)
+
+        guard let opened = try? AES.GCM.open(clientFinishedRecord, using: SymmetricKey(data: clientWriteKey), authenticating: aad),
+              let sealed = try? AES.GCM.seal(serverVerify, using: SymmetricKey(data: serverWriteKey), nonce: nonce, authenticating: aad)
+        else { return -1 }
+        let ticket = TicketSealing.seal(sessionDER, key: ticketKey)
+        return signature.count + block.clientWriteKey.count + clientVerify.count + opened.count + sealed.ciphertext.count + ticket.count
+    }
+}
+
+/// The inputs of one full TLS 1.3 server handshake, made once; `run()` does its library calls.
+struct FullServerFloor13: HandshakeFloorWork {
+    let ticketKey = TicketKey.generate()
+    let sessionDER = floorSessionDER(.tls13)
+    let signingKey = P256.Signing.PrivateKey()
+    let clientShare = Curve25519.KeyAgreement.PrivateKey().publicKey
+    let clientHello = [UInt8](repeating: 0x01, count: 250)
+    let serverHello = [UInt8](repeating: 0x02, count: 122)
+    let encryptedExtensions = [UInt8](repeating: 0x08, count: 6)
+    let certificate = [UInt8](repeating: 0x0b, count: 424)
+    let certificateVerify = [UInt8](repeating: 0x0f, count: 78)
+    let newSessionTickets = [UInt8](repeating: 0x04, count: 460)  // two
+    let clientFinishedRecord: AES.GCM.SealedBox
+    let clientFinishedKey = SymmetricKey(size: .bits128)
+    let nonce = AES.GCM.Nonce()
+    let aad = [UInt8](repeating: 0x17, count: 5)
+    let parameters = CipherSuite.tlsAES128GCMSHA256.parameters
+
+    init() {
+        clientFinishedRecord = try! AES.GCM.seal([UInt8](repeating: 0x14, count: 37), using: clientFinishedKey, nonce: nonce, authenticating: aad)
+    }
+
+    func run() -> Int {
+        _ = SecureRandom.bytes(32)
+        let share = Curve25519.KeyAgreement.PrivateKey()
+        guard let shared = try? share.sharedSecretFromKeyAgreement(with: clientShare), let parameters else { return -1 }
+        let sharedBytes = shared.withUnsafeBytes { Array($0) }
+
+        var transcript = SHA256()
+        transcript.update(data: clientHello)
+        transcript.update(data: serverHello)
+        let helloHash = Array(transcript.finalize())
+        transcript.update(data: encryptedExtensions)
+        transcript.update(data: certificate)
+        let certificateHash = Array(transcript.finalize())
+        transcript.update(data: certificateVerify)
+        let beforeFinishedHash = Array(transcript.finalize())
+        transcript.update(data: [UInt8](repeating: 0x14, count: 36))
+        let serverFinishedHash = Array(transcript.finalize())
+        transcript.update(data: [UInt8](repeating: 0x14, count: 36))
+        let clientFinishedHash = Array(transcript.finalize())
+
+        // RFC 8446 §4.4.3: 64 spaces, the context string, a zero byte, the transcript hash.
+        var content = [UInt8](repeating: 0x20, count: 64)
+        content += Array("TLS 1.3, server CertificateVerify".utf8)
+        content.append(0)
+        content += certificateHash
+        guard let signature = try? signingKey.signature(for: content).derRepresentation else { return -1 }
+
+        var schedule = KeySchedule13(hash: .sha256, psk: nil)
+        schedule.deriveHandshakeSecret(sharedSecret: sharedBytes)
+        let clientHandshake = schedule.clientHandshakeTrafficSecret(transcriptHash: helloHash)
+        let serverHandshake = schedule.serverHandshakeTrafficSecret(transcriptHash: helloHash)
+        let serverHandshakeKeys = KeySchedule13.trafficKeys(secret: serverHandshake, parameters: parameters)
+        let clientHandshakeKeys = KeySchedule13.trafficKeys(secret: clientHandshake, parameters: parameters)
+        let serverFinished = KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(secret: serverHandshake, hash: .sha256), transcriptHash: beforeFinishedHash, hash: .sha256)
+        schedule.deriveMasterSecret()
+        let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: serverFinishedHash)
+        let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: serverFinishedHash)
+        let serverApplicationKeys = KeySchedule13.trafficKeys(secret: serverApplication, parameters: parameters)
+        let clientApplicationKeys = KeySchedule13.trafficKeys(secret: clientApplication, parameters: parameters)
+        let clientFinished = KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(secret: clientHandshake, hash: .sha256), transcriptHash: serverFinishedHash, hash: .sha256)
+        let resumption = schedule.resumptionMasterSecret(transcriptHash: clientFinishedHash)
+
+        var flight = encryptedExtensions
+        flight += certificate
+        flight += certificateVerify
+        flight += serverFinished
+        _ = SymmetricKey(data: clientHandshakeKeys.key)  // opens the client's Finished (below, prepared)
+        _ = SymmetricKey(data: clientApplicationKeys.key)  // the client's application data
+        guard let sealedFlight = try? AES.GCM.seal(flight, using: SymmetricKey(data: serverHandshakeKeys.key), nonce: nonce, authenticating: aad),
+              let opened = try? AES.GCM.open(clientFinishedRecord, using: clientFinishedKey, authenticating: aad),
+              let tickets = try? AES.GCM.seal(newSessionTickets, using: SymmetricKey(data: serverApplicationKeys.key), nonce: nonce, authenticating: aad)
+        else { return -1 }
+        var total = 0
+        for _ in 0..<2 {
+            _ = SecureRandom.bytes(4)
+            let ticketNonce = SecureRandom.bytes(8)
+            total += KeySchedule13.resumptionPSK(resumptionMasterSecret: resumption, nonce: ticketNonce, hash: .sha256).count
+            total += TicketSealing.seal(sessionDER, key: ticketKey).count
+        }
+        return total + signature.count + sealedFlight.ciphertext.count + opened.count + tickets.ciphertext.count + clientFinished.count
     }
 }
