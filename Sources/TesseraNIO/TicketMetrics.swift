@@ -168,6 +168,8 @@ public final class TicketMetrics: @unchecked Sendable {
             }
             return events
         }
+        // Every handshake gets here; only a change in the ring is logged.
+        guard !events.isEmpty else { return }
         let metadata: Logger.Metadata = [
             "key_name": "\(name?.hexString ?? "-")",
             "live_keys": "\(live)",

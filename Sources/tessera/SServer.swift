@@ -378,13 +378,13 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         guard !answered else { return }
         request.append(contentsOf: buffer.readableBytesView)
-        guard let text = String(bytes: request, encoding: .utf8), text.contains("\r\n\r\n") || text.contains("\n\n") else {
+        guard Self.endsHead(request) else {
             if request.count > 16384 { context.close(promise: nil) }
             return
         }
         answered = true
         let response: String
-        if text.hasPrefix("GET /") {
+        if request.starts(with: "GET /".utf8) {
             response = "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n" + page()
         } else {
             response = "HTTP/1.0 400 bad request\r\nContent-type: text/plain\r\n\r\nOnly GET / is served.\n"
@@ -395,7 +395,18 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
-    private func page() -> String {
+    /// The request head is complete: it has a blank line (CRLF CRLF, or a bare LF LF).
+    static func endsHead(_ request: [UInt8]) -> Bool {
+        var index = request.startIndex
+        while let newline = request[index...].firstIndex(of: UInt8(ascii: "\n")) {
+            let rest = request[(newline + 1)...]
+            if rest.first == UInt8(ascii: "\n") || rest.starts(with: "\r\n".utf8) { return true }
+            index = newline + 1
+        }
+        return false
+    }
+
+        private func page() -> String {
         guard let summary else { return "no handshake\n" }
         var page = "Tessera s_server\n"
         // The line openssl's -www page carries too.

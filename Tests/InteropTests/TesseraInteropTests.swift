@@ -234,6 +234,23 @@ final class TesseraInteropTests: InteropTestCase {
         XCTAssertTrue(html.range(of: "cipher is \(tlsCase.suite.openssl)", options: .caseInsensitive) != nil, html)
     }
 
+    /// `-www` reads a request head to its blank line, CRLF or bare LF, and answers anything but
+    /// GET / with 400.
+    func testStatusPageRequestHeads() throws {
+        let tessera = try TesseraCLI.require(.server)
+        let fixtures = try CertificateFixtures.shared()
+        let port = try PortAllocator.next()
+        _ = try startTesseraServer(tessera, port: port, identity: fixtures.leaf, extra: ["-www"])
+        for (index, (request, status)) in [("GET / HTTP/1.0\n\n", "200 ok"), ("PUT / HTTP/1.0\r\n\r\n", "400 bad request")].enumerated() {
+            let client = try startOpenSSLClient(port: port, options: .init(extra: ["-ign_eof", "-quiet"]), name: "head-\(index)")
+            try withDiagnostics([client]) {
+                client.write(request)
+                XCTAssertEqual(try client.waitForExit(timeout: 20), 0, client.diagnostics)
+                XCTAssertTrue(client.stdoutText().hasPrefix("HTTP/1.0 \(status)\r\n"), client.stdoutText())
+            }
+        }
+    }
+
     /// `-loops N` sets the server's event-loop threads (SwiftNIO names them NIO-ELT-...); 0 is
     /// refused with a message.
     func testServerLoopsFlagSetsItsThreads() throws {
