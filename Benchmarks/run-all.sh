@@ -26,7 +26,7 @@ if [ "${SKIP_SWIFT:-0}" != 1 ]; then
   "$here/run-openssl.sh" "$@" | tee "$results/openssl-0.txt"
   for run in $(seq 1 "$REPEAT"); do
     (cd "$here" && swift package --allow-writing-to-package-directory benchmark \
-       --filter '.*(full handshake|resumed handshake|16KiB record|heap per connection|chain verification)' \
+       --filter '.*(full handshake|resumed handshake|16KiB record|heap per connection|chain verification|full handshake server)' \
        --format jmh --path "$results" > "$results/swift-benchmark-$run.log" 2>&1) \
       || { tail -20 "$results/swift-benchmark-$run.log"; exit 1; }
     mv "$results/Current_run.jmh.json" "$results/run-$run.jmh.json"
@@ -166,6 +166,11 @@ def target(label, value, limit, smaller_is_met=True, what=""):
     met = value <= limit if smaller_is_met else value >= limit
     print(f"| {label} | {value:.2f}× | {what} | {'met' if met else 'NOT met'} |")
 
+def paired(version, who):
+    # Paired.swift: p50 of per-iteration ratios (thousandths of swift-nio-ssl's server CPU).
+    v = sw(f"Paired {version} full handshake server", f"{who} ÷ nio-ssl server (‰)")
+    return None if v is None else v / 1000
+
 def r(label, col):
     t, n, o = byname[label]
     other = n if col == "n" else o
@@ -176,6 +181,8 @@ print("| target | measured | needed | |")
 print("|---|---|---|---|")
 target("TLS 1.2 full handshake, server CPU vs nio-ssl", r("TLS 1.2 full handshake, server", "n"), 1.2, what="≤ 1.20×")
 target("  the same for the library calls alone (floor)", r("library floor: TLS 1.2 full server's crypto calls", "n"), 1.2, what="≤ 1.20×")
+target("  paired in one iteration (Paired.swift), Tessera", paired("TLS1.2", "Tessera"), 1.2, what="≤ 1.20×")
+target("  paired in one iteration, the floor", paired("TLS1.2", "floor"), 1.2, what="≤ 1.20×")
 t, n, _ = byname["16 KiB AES-128-GCM record, open (server)"]
 target("16 KiB open, Tessera throughput vs nio-ssl", None if not t or not n else n / t, 1.0, False, "≥ 1.00×")
 f, n, _ = byname["library floor: swift-crypto open of a 16 KiB record"]
@@ -185,6 +192,8 @@ target("TLS 1.2 resumed, server CPU vs OpenSSL", r("TLS 1.2 ticket-resumed, serv
 target("  the same for the library calls alone (floor)", r("library floor: TLS 1.2 resumed server's crypto and DER calls", "o"), 0.5, what="≤ 0.50× (2× faster)")
 target("TLS 1.3 full handshake, server CPU vs nio-ssl", r("TLS 1.3 full handshake, server", "n"), 1.2, what="≤ 1.20×")
 target("  the same for the library calls alone (floor)", r("library floor: TLS 1.3 full server's crypto calls", "n"), 1.2, what="≤ 1.20×")
+target("  paired in one iteration (Paired.swift), Tessera", paired("TLS1.3", "Tessera"), 1.2, what="≤ 1.20×")
+target("  paired in one iteration, the floor", paired("TLS1.3", "floor"), 1.2, what="≤ 1.20×")
 target("TLS 1.3 full handshake, total CPU vs nio-ssl (¹)", r("TLS 1.3 full handshake, total", "n"), 1.2, what="≤ 1.20×")
 target("TLS 1.3 resumed, total CPU vs OpenSSL", r("TLS 1.3 ticket-resumed, total (nio-ssl: full)", "o"), 0.5, what="≤ 0.50× (2× faster)")
 target("TLS 1.3 resumed, server CPU vs OpenSSL", r("TLS 1.3 ticket-resumed, server (nio-ssl: full)", "o"), 0.5, what="≤ 0.50× (2× faster)")

@@ -121,6 +121,10 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: Library floors (Floors.swift)
 
     registerFloorBenchmarks(handshakeMetrics: handshakeMetrics, bulkMetrics: bulkMetrics)
+
+    // MARK: Paired (Paired.swift): Tessera and the floor against swift-nio-ssl in the same iteration
+
+    registerPairedBenchmarks()
 }
 
 /// TLS's largest plaintext record (RFC 5246 §6.2.1: 2^14).
