@@ -104,9 +104,7 @@ struct ServerTicketPolicy {
 
     /// The default scope: the leaf certificate's identity, so different hosts never share.
     static func scope(_ configuration: TLSConfiguration) -> [UInt8] {
-        if let context = configuration.sessionIDContext { return context }
-        guard let leaf = configuration.certificateChain?.derEncoded.first else { return [] }
-        return Array(SHA256.hash(data: leaf).prefix(20))
+        configuration.sessionIDContext ?? configuration.leafScope
     }
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import TesseraCrypto
 import TesseraSessions
@@ -45,8 +46,13 @@ public struct TLSConfiguration: Sendable {
     /// Our certificate chain (leaf first) and its key: required for a server. A client sends them
     /// when the server asks for a certificate (and the key fits the server's signature
     /// algorithms); without them it answers with an empty Certificate.
-    public var certificateChain: CertificateChain?
+    public var certificateChain: CertificateChain? {
+        didSet { leafScope = Self.leafScope(certificateChain) }
+    }
     public var privateKey: SigningKey?
+    /// The first 20 bytes of the leaf's SHA-256: a server's default session scope
+    /// (`ServerTicketPolicy.scope`), hashed once per chain rather than once per ticket.
+    private(set) var leafScope: [UInt8] = []
     /// Server: request a client certificate. See `ClientAuthentication`.
     public var clientAuthentication: ClientAuthentication = .none
     /// Server: the names (DER X.501) sent in the CertificateRequest so a client can pick a
@@ -119,6 +125,11 @@ public struct TLSConfiguration: Sendable {
     public var packsHandshakeMessages = true
 
     public init() {}
+
+    private static func leafScope(_ chain: CertificateChain?) -> [UInt8] {
+        guard let leaf = chain?.derEncoded.first else { return [] }
+        return Array(SHA256.hash(data: leaf).prefix(20))
+    }
 
     public static let defaultCipherSuites: [CipherSuite] = [
         .tlsAES128GCMSHA256, .tlsAES256GCMSHA384, .tlsChaCha20Poly1305SHA256,

@@ -33,24 +33,27 @@ public struct HMACKey: Sendable {
         }
     }
 
-    /// The hash states after (K' ^ ipad) and after (K' ^ opad).
+    /// The hash states after (K' ^ ipad) and after (K' ^ opad). The padded key lives on the stack
+    /// and is zeroed before it goes.
     private static func pads<H: HashFunction>(_: H.Type, _ key: [UInt8]) -> (H, H) {
-        var block = [UInt8](repeating: 0, count: H.blockByteCount)
-        if key.count > H.blockByteCount {
-            H.hash(data: key).withUnsafeBytes { digest in
-                for index in digest.indices { block[index] = digest[index] }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: H.blockByteCount) { block in
+            block.initialize(repeating: 0)
+            if key.count > H.blockByteCount {
+                H.hash(data: key).withUnsafeBytes { digest in
+                    for index in digest.indices { block[index] = digest[index] }
+                }
+            } else {
+                for index in key.indices { block[index] = key[index] }
             }
-        } else {
-            for index in key.indices { block[index] = key[index] }
+            for index in block.indices { block[index] ^= 0x36 }
+            var inner = H()
+            inner.update(bufferPointer: UnsafeRawBufferPointer(block))
+            for index in block.indices { block[index] ^= 0x36 ^ 0x5C }
+            var outer = H()
+            outer.update(bufferPointer: UnsafeRawBufferPointer(block))
+            block.update(repeating: 0)
+            return (inner, outer)
         }
-        for index in block.indices { block[index] ^= 0x36 }
-        var inner = H()
-        block.withUnsafeBytes { inner.update(bufferPointer: $0) }
-        for index in block.indices { block[index] ^= 0x36 ^ 0x5C }
-        var outer = H()
-        block.withUnsafeBytes { outer.update(bufferPointer: $0) }
-        for index in block.indices { block[index] = 0 }
-        return (inner, outer)
     }
 
     /// HMAC(key, message).

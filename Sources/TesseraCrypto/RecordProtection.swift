@@ -216,18 +216,19 @@ public struct RecordProtection: Sendable {
 
     /// `body` is ciphertext || tag.
     private func aead(open body: ByteBufferView, sequence: UInt64, explicit: UInt64?, aad: some DataProtocol) throws(CryptoError) -> Data {
-        let tagStart = body.index(body.endIndex, offsetBy: -Self.tagLength)
-        let ciphertext = body[body.startIndex..<tagStart]
-        let tag = body[tagStart...]
         do {
             return try withNonce(sequence: sequence, explicit: explicit) { nonce in
+                // Both sealed boxes take nonce || ciphertext || tag as one buffer: built with one
+                // allocation and two copies, where the (nonce:ciphertext:tag:) form appends three
+                // generic collections.
+                var combined = Data(capacity: nonce.count + body.count)
+                combined.append(contentsOf: nonce)
+                body.withUnsafeBytes { combined.append(contentsOf: $0) }
                 switch cipher {
                 case .aesGCM(let key):
-                    let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: nonce), ciphertext: ciphertext, tag: tag)
-                    return try AES.GCM.open(box, using: key, authenticating: aad)
+                    return try AES.GCM.open(AES.GCM.SealedBox(combined: combined), using: key, authenticating: aad)
                 case .chaChaPoly(let key):
-                    let box = try ChaChaPoly.SealedBox(nonce: ChaChaPoly.Nonce(data: nonce), ciphertext: ciphertext, tag: tag)
-                    return try ChaChaPoly.open(box, using: key, authenticating: aad)
+                    return try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: combined), using: key, authenticating: aad)
                 }
             }
         } catch {

@@ -54,18 +54,32 @@ public enum TLS13: Sendable {
     /// The encoded HkdfLabel structure (RFC 8446 §7.1). Labels and contexts we build are far below
     /// 255 bytes; longer ones are truncated to stay encodable rather than trap.
     static func hkdfLabel(label: String, context: [UInt8], length: Int) -> [UInt8] {
-        let labelBytes = label.utf8.prefix(249)
-        let context = context.prefix(255)
-        var info = [UInt8]()
-        info.reserveCapacity(5 + 6 + labelBytes.count + context.count)
-        info.append(UInt8(truncatingIfNeeded: length >> 8))
-        info.append(UInt8(truncatingIfNeeded: length))
-        info.append(UInt8(truncatingIfNeeded: 6 + labelBytes.count))
-        info.append(contentsOf: "tls13 ".utf8)
-        info.append(contentsOf: labelBytes)
-        info.append(UInt8(truncatingIfNeeded: context.count))
-        info.append(contentsOf: context)
-        return info
+        var label = label
+        let labelCount = min(label.utf8.count, 249)
+        let contextCount = min(context.count, 255)
+        return [UInt8](unsafeUninitializedCapacity: 4 + 6 + labelCount + contextCount) { bytes, count in
+            bytes[0] = UInt8(truncatingIfNeeded: length >> 8)
+            bytes[1] = UInt8(truncatingIfNeeded: length)
+            bytes[2] = UInt8(truncatingIfNeeded: 6 + labelCount)
+            var index = 3
+            for byte in "tls13 ".utf8 {
+                bytes[index] = byte
+                index += 1
+            }
+            label.withUTF8 { utf8 in
+                for byte in utf8.prefix(labelCount) {
+                    bytes[index] = byte
+                    index += 1
+                }
+            }
+            bytes[index] = UInt8(truncatingIfNeeded: contextCount)
+            index += 1
+            for byte in context.prefix(contextCount) {
+                bytes[index] = byte
+                index += 1
+            }
+            count = index
+        }
     }
 
     static func digest(_ data: [UInt8], hash: HashAlgorithm) -> [UInt8] {
