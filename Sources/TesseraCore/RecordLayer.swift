@@ -223,9 +223,11 @@ struct RecordLayer: Sendable {
         guard pendingHandshake.readableBytes > 0 else { return }
         let headerIndex = pendingTraceIndex
         pendingTraceIndex = nil
-        let flight = pendingHandshake
-        pendingHandshake.clear()
+        var flight = ByteBuffer()
+        swap(&flight, &pendingHandshake)
         try writeRecords(.handshake, flight.readableBytesView, headerTraceIndex: headerIndex)
+        flight.clear()
+        pendingHandshake = flight  // its storage, unshared again, serves the next flight
     }
 
     mutating func writeChangeCipherSpec() throws(TLSError) {
@@ -265,6 +267,7 @@ struct RecordLayer: Sendable {
                 writeProtection = protection
                 traceHeader(at: headerIndex, traceIndex: &headerTraceIndex)
             } else {
+                output.reserveCapacity(minimumWritableBytes: TLSRecord.headerLength + chunk.count)
                 let headerIndex = output.writerIndex
                 output.writeInteger(type.rawValue)
                 output.writeInteger(writeRecordVersion.rawValue)

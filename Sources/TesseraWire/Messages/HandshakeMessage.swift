@@ -130,7 +130,8 @@ public enum HandshakeMessage: Sendable, Hashable {
     }
 
     public func encoded(version: ProtocolVersion) -> ByteBuffer {
-        var buffer = ByteBuffer()
+        // Most messages fit; a certificate chain grows it once or twice.
+        var buffer = ByteBufferAllocator().buffer(capacity: 256)
         encode(into: &buffer, version: version)
         return buffer
     }
