@@ -35,8 +35,8 @@ func registerFloorBenchmarks(handshakeMetrics: [BenchmarkMetric], bulkMetrics: [
     // - the key schedule (RFC 8446 §7.1): early secret, binder key and binder, handshake and
     //   master secrets, four traffic secrets with their keys and IVs, both Finished, the
     //   resumption master secret and the new ticket's PSK (`KeySchedule13`, HMACKey calls);
-    // - AES-128-GCM: EncryptedExtensions, Finished and the NewSessionTicket sealed, the
-    //   client's Finished opened, under three keys;
+    // - AES-128-GCM: EncryptedExtensions and Finished sealed as one record (a packed flight),
+    //   the NewSessionTicket sealed, the client's Finished opened, under three keys;
     // - the new ticket: 4 random bytes (ticket_age_add) and 8 (nonce), the state sealed
     //   (AES-256-CBC + HMAC-SHA256; its DER is reused rather than re-encoded).
     handshakeFloor("swift-crypto floor TLS1.3 server resumed handshake", metrics: handshakeMetrics, ResumedServerFloor13())
@@ -217,42 +217,30 @@ struct ResumedServerFloor13: HandshakeFloorWork {
         transcript.update(data: [UInt8](repeating: 0x14, count: 36))
         let clientFinishedHash = Array(transcript.finalize())
 
-        var schedule = KeySchedule13(hash: .sha256, psk: Array(state.prefix(32)))
+        let schedule = KeySchedule13(hash: .sha256, psk: Array(state.prefix(32)))
         let binder = schedule.binder(external: false, truncatedHelloHash: truncatedHash)
-        schedule.deriveHandshakeSecret(sharedSecret: sharedBytes)
-        let clientHandshake = schedule.clientHandshakeTrafficSecret(transcriptHash: helloHash)
-        let serverHandshake = schedule.serverHandshakeTrafficSecret(transcriptHash: helloHash)
-        let serverHandshakeKeys = KeySchedule13.trafficKeys(secret: serverHandshake, parameters: parameters)
-        let clientHandshakeKeys = KeySchedule13.trafficKeys(secret: clientHandshake, parameters: parameters)
-        let serverFinished = KeySchedule13.finishedVerifyData(
-            finishedKey: KeySchedule13.finishedKey(secret: serverHandshake, hash: .sha256), transcriptHash: beforeFinishedHash, hash: .sha256)
-        schedule.deriveMasterSecret()
-        let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: serverFinishedHash)
-        let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: serverFinishedHash)
-        let serverApplicationKeys = KeySchedule13.trafficKeys(secret: serverApplication, parameters: parameters)
-        let clientApplicationKeys = KeySchedule13.trafficKeys(secret: clientApplication, parameters: parameters)
-        let clientFinished = KeySchedule13.finishedVerifyData(
-            finishedKey: KeySchedule13.finishedKey(secret: clientHandshake, hash: .sha256), transcriptHash: serverFinishedHash, hash: .sha256)
-        let resumption = schedule.resumptionMasterSecret(transcriptHash: clientFinishedHash)
+        let keys = FloorSchedule13(
+            schedule, sharedSecret: sharedBytes, helloHash: helloHash, beforeFinishedHash: beforeFinishedHash,
+            serverFinishedHash: serverFinishedHash, clientFinishedHash: clientFinishedHash, parameters: parameters)
         let ticketNonce = SecureRandom.bytes(8)
-        let psk = KeySchedule13.resumptionPSK(resumptionMasterSecret: resumption, nonce: ticketNonce, hash: .sha256)
+        let psk = KeySchedule13.resumptionPSK(resumptionMasterSecret: keys.resumption, nonce: ticketNonce, hash: .sha256)
 
-        let handshakeKey = SymmetricKey(data: serverHandshakeKeys.key)
-        _ = SymmetricKey(data: clientHandshakeKeys.key)  // opens the client's Finished (below, prepared)
-        _ = SymmetricKey(data: clientApplicationKeys.key)  // the client's application data
-        guard let ee = try? AES.GCM.seal(encryptedExtensions, using: handshakeKey, nonce: nonce, authenticating: aad),
-              let fin = try? AES.GCM.seal(serverFinished, using: handshakeKey, nonce: nonce, authenticating: aad),
+        let handshakeKey = SymmetricKey(data: keys.serverHandshake.key)
+        _ = SymmetricKey(data: keys.clientHandshake.key)  // opens the client's Finished (below, prepared)
+        _ = SymmetricKey(data: keys.clientApplication.key)  // the client's application data
+        // EncryptedExtensions and Finished in one record, as a packed flight sends them.
+        guard let flight = try? AES.GCM.seal(encryptedExtensions + keys.serverFinished, using: handshakeKey, nonce: nonce, authenticating: aad),
               let opened = try? AES.GCM.open(clientFinishedRecord, using: clientFinishedKey, authenticating: aad),
-              let nst = try? AES.GCM.seal(newSessionTicket, using: SymmetricKey(data: serverApplicationKeys.key), nonce: nonce, authenticating: aad)
+              let nst = try? AES.GCM.seal(newSessionTicket, using: SymmetricKey(data: keys.serverApplication.key), nonce: nonce, authenticating: aad)
         else { return -1 }
         _ = SecureRandom.bytes(4)
         let newTicket = TicketSealing.seal(state, key: ticketKey)
-        return binder.count + ee.ciphertext.count + fin.ciphertext.count + opened.count + nst.ciphertext.count
-            + clientFinished.count + psk.count + newTicket.count + node.encodedBytes.count
+        return binder.count + flight.ciphertext.count + opened.count + nst.ciphertext.count
+            + keys.clientFinished.count + psk.count + newTicket.count + node.encodedBytes.count
     }
 }
 
-/// A session state's DER as the servers seal it, and a sealed client Finished record.
+/// A session state's DER as the servers seal it into tickets.
 private func floorSessionDER(_ version: ProtocolVersion) -> [UInt8] {
     let state = SessionState(
         version: version, cipherSuite: version == .tls13 ? .tlsAES128GCMSHA256 : .ecdheECDSAWithAES128GCMSHA256,
@@ -372,40 +360,63 @@ struct FullServerFloor13: HandshakeFloorWork {
         content += certificateHash
         guard let signature = try? signingKey.signature(for: content).derRepresentation else { return -1 }
 
-        var schedule = KeySchedule13(hash: .sha256, psk: nil)
-        schedule.deriveHandshakeSecret(sharedSecret: sharedBytes)
-        let clientHandshake = schedule.clientHandshakeTrafficSecret(transcriptHash: helloHash)
-        let serverHandshake = schedule.serverHandshakeTrafficSecret(transcriptHash: helloHash)
-        let serverHandshakeKeys = KeySchedule13.trafficKeys(secret: serverHandshake, parameters: parameters)
-        let clientHandshakeKeys = KeySchedule13.trafficKeys(secret: clientHandshake, parameters: parameters)
-        let serverFinished = KeySchedule13.finishedVerifyData(
-            finishedKey: KeySchedule13.finishedKey(secret: serverHandshake, hash: .sha256), transcriptHash: beforeFinishedHash, hash: .sha256)
-        schedule.deriveMasterSecret()
-        let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: serverFinishedHash)
-        let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: serverFinishedHash)
-        let serverApplicationKeys = KeySchedule13.trafficKeys(secret: serverApplication, parameters: parameters)
-        let clientApplicationKeys = KeySchedule13.trafficKeys(secret: clientApplication, parameters: parameters)
-        let clientFinished = KeySchedule13.finishedVerifyData(
-            finishedKey: KeySchedule13.finishedKey(secret: clientHandshake, hash: .sha256), transcriptHash: serverFinishedHash, hash: .sha256)
-        let resumption = schedule.resumptionMasterSecret(transcriptHash: clientFinishedHash)
+        let schedule = KeySchedule13(hash: .sha256, psk: nil)
+        let keys = FloorSchedule13(
+            schedule, sharedSecret: sharedBytes, helloHash: helloHash, beforeFinishedHash: beforeFinishedHash,
+            serverFinishedHash: serverFinishedHash, clientFinishedHash: clientFinishedHash, parameters: parameters)
 
         var flight = encryptedExtensions
         flight += certificate
         flight += certificateVerify
-        flight += serverFinished
-        _ = SymmetricKey(data: clientHandshakeKeys.key)  // opens the client's Finished (below, prepared)
-        _ = SymmetricKey(data: clientApplicationKeys.key)  // the client's application data
-        guard let sealedFlight = try? AES.GCM.seal(flight, using: SymmetricKey(data: serverHandshakeKeys.key), nonce: nonce, authenticating: aad),
+        flight += keys.serverFinished
+        _ = SymmetricKey(data: keys.clientHandshake.key)  // opens the client's Finished (below, prepared)
+        _ = SymmetricKey(data: keys.clientApplication.key)  // the client's application data
+        guard let sealedFlight = try? AES.GCM.seal(flight, using: SymmetricKey(data: keys.serverHandshake.key), nonce: nonce, authenticating: aad),
               let opened = try? AES.GCM.open(clientFinishedRecord, using: clientFinishedKey, authenticating: aad),
-              let tickets = try? AES.GCM.seal(newSessionTickets, using: SymmetricKey(data: serverApplicationKeys.key), nonce: nonce, authenticating: aad)
+              let tickets = try? AES.GCM.seal(newSessionTickets, using: SymmetricKey(data: keys.serverApplication.key), nonce: nonce, authenticating: aad)
         else { return -1 }
         var total = 0
         for _ in 0..<2 {
             _ = SecureRandom.bytes(4)
             let ticketNonce = SecureRandom.bytes(8)
-            total += KeySchedule13.resumptionPSK(resumptionMasterSecret: resumption, nonce: ticketNonce, hash: .sha256).count
+            total += KeySchedule13.resumptionPSK(resumptionMasterSecret: keys.resumption, nonce: ticketNonce, hash: .sha256).count
             total += TicketSealing.seal(sessionDER, key: ticketKey).count
         }
-        return total + signature.count + sealedFlight.ciphertext.count + opened.count + tickets.ciphertext.count + clientFinished.count
+        return total + signature.count + sealedFlight.ciphertext.count + opened.count + tickets.ciphertext.count + keys.clientFinished.count
+    }
+}
+
+/// The TLS 1.3 key schedule from the (EC)DHE input on (RFC 8446 §7.1), as both TLS 1.3 floors run
+/// it: handshake and master secrets, four traffic secrets with their keys and IVs, both Finished
+/// and the resumption master secret.
+struct FloorSchedule13 {
+    let serverHandshake: (key: [UInt8], iv: [UInt8])
+    let clientHandshake: (key: [UInt8], iv: [UInt8])
+    let serverApplication: (key: [UInt8], iv: [UInt8])
+    let clientApplication: (key: [UInt8], iv: [UInt8])
+    let serverFinished: [UInt8]
+    let clientFinished: [UInt8]
+    let resumption: [UInt8]
+
+    init(
+        _ schedule: KeySchedule13, sharedSecret: [UInt8], helloHash: [UInt8], beforeFinishedHash: [UInt8],
+        serverFinishedHash: [UInt8], clientFinishedHash: [UInt8], parameters: CipherSuiteParameters
+    ) {
+        var schedule = schedule
+        schedule.deriveHandshakeSecret(sharedSecret: sharedSecret)
+        let clientSecret = schedule.clientHandshakeTrafficSecret(transcriptHash: helloHash)
+        let serverSecret = schedule.serverHandshakeTrafficSecret(transcriptHash: helloHash)
+        serverHandshake = KeySchedule13.trafficKeys(secret: serverSecret, parameters: parameters)
+        clientHandshake = KeySchedule13.trafficKeys(secret: clientSecret, parameters: parameters)
+        serverFinished = KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(secret: serverSecret, hash: .sha256), transcriptHash: beforeFinishedHash, hash: .sha256)
+        schedule.deriveMasterSecret()
+        let clientApplicationSecret = schedule.clientApplicationTrafficSecret(transcriptHash: serverFinishedHash)
+        let serverApplicationSecret = schedule.serverApplicationTrafficSecret(transcriptHash: serverFinishedHash)
+        serverApplication = KeySchedule13.trafficKeys(secret: serverApplicationSecret, parameters: parameters)
+        clientApplication = KeySchedule13.trafficKeys(secret: clientApplicationSecret, parameters: parameters)
+        clientFinished = KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(secret: clientSecret, hash: .sha256), transcriptHash: serverFinishedHash, hash: .sha256)
+        resumption = schedule.resumptionMasterSecret(transcriptHash: clientFinishedHash)
     }
 }
