@@ -75,6 +75,17 @@ public struct HMACKey: Sendable {
     public func expand(info: [UInt8], length: Int) -> [UInt8] {
         let length = min(length, 255 * hash.outputLength)
         guard length > 0 else { return [] }
+        if length <= hash.outputLength {
+            // One block, T(1) = HMAC(PRK, info | 0x01): every TLS 1.3 secret, key and IV. The
+            // message is built on the stack; the MAC is the only allocation.
+            var block = withUnsafeTemporaryAllocation(byteCount: info.count + 1, alignment: 1) { message in
+                message.copyBytes(from: info)
+                message[info.count] = 1
+                return mac(UnsafeRawBufferPointer(message))
+            }
+            block.removeLast(block.count - length)
+            return block
+        }
         var output = [UInt8]()
         output.reserveCapacity(length + hash.outputLength)
         var message = info
