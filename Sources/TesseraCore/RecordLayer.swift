@@ -223,11 +223,11 @@ struct RecordLayer: Sendable {
         guard pendingHandshake.readableBytes > 0 else { return }
         let headerIndex = pendingTraceIndex
         pendingTraceIndex = nil
+        // Swapped out rather than copied and cleared: an established connection keeps no flight
+        // buffer (clear() on a shared buffer would allocate one of the same size).
         var flight = ByteBuffer()
         swap(&flight, &pendingHandshake)
         try writeRecords(.handshake, flight.readableBytesView, headerTraceIndex: headerIndex)
-        flight.clear()
-        pendingHandshake = flight  // its storage, unshared again, serves the next flight
     }
 
     mutating func writeChangeCipherSpec() throws(TLSError) {
