@@ -207,14 +207,13 @@ struct RecordLayer: Sendable {
     @discardableResult
     mutating func writeHandshake(_ message: HandshakeMessage) throws(TLSError) -> ByteBuffer {
         let bytes = message.encoded(version: negotiatedVersion ?? .tls12)
-        guard packsHandshakeMessages else {
-            trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
-            try writeRecords(.handshake, bytes.readableBytesView)
-            return bytes
-        }
-        if pendingTraceIndex == nil { pendingTraceIndex = actions.count }
+        if packsHandshakeMessages, pendingTraceIndex == nil { pendingTraceIndex = actions.count }
         trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
-        pendingHandshake.writeImmutableBuffer(bytes)
+        if packsHandshakeMessages {
+            pendingHandshake.writeImmutableBuffer(bytes)
+        } else {
+            try writeRecords(.handshake, bytes.readableBytesView)
+        }
         return bytes
     }
 
@@ -321,7 +320,7 @@ struct RecordLayer: Sendable {
     /// For a connection that is failing or closing: what is left of an open flight is dropped
     /// (its alert has already been written), then `action`.
     mutating func emitDiscardingOpenFlight(_ action: TLSAction) {
-        pendingHandshake.clear()
+        pendingHandshake = ByteBuffer()
         pendingTraceIndex = nil
         flush()
         actions.append(action)

@@ -406,7 +406,7 @@ final class ServerIOHandler: ChannelInboundHandler, @unchecked Sendable {
         return false
     }
 
-        private func page() -> String {
+    private func page() -> String {
         guard let summary else { return "no handshake\n" }
         var page = "Tessera s_server\n"
         // The line openssl's -www page carries too.
