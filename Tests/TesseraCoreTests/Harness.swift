@@ -76,12 +76,18 @@ struct SideLog {
 
     /// Messages as the flight table names them: "ClientHello", "CCS", ...
     var sentFlight: [String] {
+        sentTrace.filter { $0 != "header" }
+    }
+
+    /// What was traced as sent, in order: "header" for a record header, else as `sentFlight`.
+    var sentTrace: [String] {
         traces.compactMap { event in
             guard event.direction == .sent else { return nil }
             switch event.kind {
+            case .recordHeader: return "header"
             case .handshake(let type): return type.displayName
             case .changeCipherSpec: return "CCS"
-            case .recordHeader, .alert, .applicationData: return nil
+            case .alert, .applicationData: return nil
             }
         }
     }

@@ -25,26 +25,13 @@ final class PackingTests: XCTestCase {
         return configuration
     }
 
-    /// What a side traced as sent, in order: "header" for a record header, else the message name.
-    private func sentTrace(_ log: SideLog) -> [String] {
-        log.traces.compactMap { event in
-            guard event.direction == .sent else { return nil }
-            switch event.kind {
-            case .recordHeader: return "header"
-            case .handshake(let type): return type.displayName
-            case .changeCipherSpec: return "CCS"
-            case .alert, .applicationData: return nil
-            }
-        }
-    }
-
     func testTLS12ServerHelloFlightIsOneRecord() throws {
         var pair = Pair()
         pair.handshake()
         XCTAssertNotNil(pair.clientLog.summary)
         let first = try XCTUnwrap(pair.serverLog.sent.first)
         XCTAssertEqual(types(first), [22], "ServerHello, Certificate, ServerKeyExchange, ServerHelloDone")
-        XCTAssertEqual(Array(sentTrace(pair.serverLog).prefix(5)),
+        XCTAssertEqual(Array(pair.serverLog.sentTrace.prefix(5)),
                        ["header", "ServerHello", "Certificate", "ServerKeyExchange", "ServerHelloDone"])
         // The client's ClientKeyExchange, CCS and Finished cannot share: three content types.
         XCTAssertEqual(types(pair.clientLog.sent[1]), [22, 20, 22])
@@ -53,7 +40,7 @@ final class PackingTests: XCTestCase {
         unpacked.handshake()
         XCTAssertNotNil(unpacked.clientLog.summary)
         XCTAssertEqual(types(try XCTUnwrap(unpacked.serverLog.sent.first)), [22, 22, 22, 22])
-        XCTAssertEqual(Array(sentTrace(unpacked.serverLog).prefix(8)), [
+        XCTAssertEqual(Array(unpacked.serverLog.sentTrace.prefix(8)), [
             "header", "ServerHello", "header", "Certificate", "header", "ServerKeyExchange", "header",
             "ServerHelloDone",
         ])
@@ -71,7 +58,7 @@ final class PackingTests: XCTestCase {
         XCTAssertEqual(pair.serverLog.sent.count, 2)
         XCTAssertEqual(types(pair.serverLog.sent[0]), [22, 20, 23])
         XCTAssertEqual(types(pair.serverLog.sent[1]), [23], "two NewSessionTickets, one record")
-        XCTAssertEqual(Array(sentTrace(pair.serverLog).prefix(9)), [
+        XCTAssertEqual(Array(pair.serverLog.sentTrace.prefix(9)), [
             "header", "ServerHello", "header", "CCS", "header", "EncryptedExtensions", "Certificate",
             "CertificateVerify", "Finished",
         ])
