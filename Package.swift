@@ -97,6 +97,7 @@ let package = Package(
                 "TesseraSessions", "TesseraCrypto", "TesseraWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .testTarget(

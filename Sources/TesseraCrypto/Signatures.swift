@@ -105,9 +105,9 @@ public struct SigningKey: Sendable {
         do {
             switch (backing, scheme) {
             case (.p256(let key), _) where scheme.ecdsaHash != nil:
-                return try Self.ecdsa(scheme, data, key.signature(for:), key.signature(for:), key.signature(for:))
+                return try Self.ecdsa(key, scheme, data)
             case (.p384(let key), _) where scheme.ecdsaHash != nil:
-                return try Self.ecdsa(scheme, data, key.signature(for:), key.signature(for:), key.signature(for:))
+                return try Self.ecdsa(key, scheme, data)
             case (.rsa(let key), _) where scheme.rsaPadding != nil:
                 guard let (hash, padding) = scheme.rsaPadding else { break }
                 let signature: _RSA.Signing.RSASignature
@@ -128,16 +128,15 @@ public struct SigningKey: Sendable {
         throw CryptoError(.unsupportedAlgorithm, "signature scheme \(scheme) does not fit a \(kind) key")
     }
 
-    /// Three closures because P256 and P384 signatures are distinct types with the same shape.
-    private static func ecdsa<S: ECDSASignatureDER>(
-        _ scheme: SignatureScheme, _ data: [UInt8],
-        _ sign256: (SHA256.Digest) throws -> S, _ sign384: (SHA384.Digest) throws -> S, _ sign512: (SHA512.Digest) throws -> S
-    ) throws -> [UInt8] {
-        switch scheme.ecdsaHash {
-        case 256: return Array(try sign256(SHA256.hash(data: data)).derRepresentation)
-        case 384: return Array(try sign384(SHA384.hash(data: data)).derRepresentation)
-        default: return Array(try sign512(SHA512.hash(data: data)).derRepresentation)
+    /// An ECDSA signature over the scheme's hash of `data`, DER as TLS sends it (RFC 8422 §5.4,
+    /// RFC 8446 §4.2.3). Generic over the two key types (specialized, no closures).
+    private static func ecdsa(_ key: some ECDSADigestSigner, _ scheme: SignatureScheme, _ data: [UInt8]) throws -> [UInt8] {
+        let signature = switch scheme.ecdsaHash {
+        case 256: try key.signature(for: SHA256.hash(data: data))
+        case 384: try key.signature(for: SHA384.hash(data: data))
+        default: try key.signature(for: SHA512.hash(data: data))
         }
+        return signature.derRepresentation.withUnsafeBytes { Array($0) }
     }
 
     /// For swift-certificates (self-signed generation, CSRs).
@@ -332,6 +331,14 @@ protocol ECDSASignatureDER {
 }
 extension P256.Signing.ECDSASignature: ECDSASignatureDER {}
 extension P384.Signing.ECDSASignature: ECDSASignatureDER {}
+
+/// The P-256 and P-384 signing keys: distinct types with the same digest-signing method.
+protocol ECDSADigestSigner {
+    associatedtype Signature: ECDSASignatureDER
+    func signature<D: Digest>(for digest: D) throws -> Signature
+}
+extension P256.Signing.PrivateKey: ECDSADigestSigner {}
+extension P384.Signing.PrivateKey: ECDSADigestSigner {}
 
 /// Reads a whole text file with a clear error.
 func readTextFile(_ path: String, what: String) throws(CryptoError) -> String {

@@ -13,7 +13,22 @@ public enum TLS13: Sendable {
     /// HKDF-Expand-Label with the secret already keyed (several labels from one secret).
     public static func expandLabel(_ secret: HMACKey, label: String, context: [UInt8], length: Int) -> [UInt8] {
         guard length > 0 else { return [] }
-        return secret.expand(info: hkdfLabel(label: label, context: context, length: length), length: length)
+        guard length <= secret.hash.outputLength else {
+            return secret.expand(info: hkdfLabel(label: label, context: context, length: length), length: length)
+        }
+        // One HKDF block (every TLS 1.3 secret, key and IV), RFC 5869 §2.3: T(1) = HMAC(PRK,
+        // HkdfLabel | 0x01), with the HMAC input built on the stack.
+        var label = label
+        return label.withUTF8 { utf8 in
+            let infoCount = hkdfLabelCount(label: utf8, context: context)
+            var block = withUnsafeTemporaryAllocation(byteCount: infoCount + 1, alignment: 1) { bytes in
+                writeHkdfLabel(into: bytes, label: utf8, context: context, length: length)
+                bytes[infoCount] = 1
+                return secret.mac(UnsafeRawBufferPointer(bytes))
+            }
+            block.removeLast(block.count - length)
+            return block
+        }
     }
 
     /// RFC 8446 §7.1: Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label,
@@ -48,44 +63,58 @@ public enum TLS13: Sendable {
 
     // MARK: - Internals
 
-    private static let emptySHA256 = Array(SHA256.hash(data: [UInt8]()))
-    private static let emptySHA384 = Array(SHA384.hash(data: [UInt8]()))
+    private static let emptySHA256 = SHA256.hash(data: [UInt8]()).byteArray
+    private static let emptySHA384 = SHA384.hash(data: [UInt8]()).byteArray
 
     /// The encoded HkdfLabel structure (RFC 8446 §7.1). Labels and contexts we build are far below
     /// 255 bytes; longer ones are truncated to stay encodable rather than trap.
     static func hkdfLabel(label: String, context: [UInt8], length: Int) -> [UInt8] {
         var label = label
-        let labelCount = min(label.utf8.count, 249)
+        return label.withUTF8 { utf8 in
+            let count = hkdfLabelCount(label: utf8, context: context)
+            return [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
+                writeHkdfLabel(into: UnsafeMutableRawBufferPointer(bytes), label: utf8, context: context, length: length)
+                initialized = count
+            }
+        }
+    }
+
+    /// The encoded size of an HkdfLabel: uint16 length, the prefixed label and the context, each
+    /// with its one-byte length.
+    private static func hkdfLabelCount(label: UnsafeBufferPointer<UInt8>, context: [UInt8]) -> Int {
+        4 + 6 + min(label.count, 249) + min(context.count, 255)
+    }
+
+    /// Writes the HkdfLabel at the start of `bytes` (at least `hkdfLabelCount` long).
+    private static func writeHkdfLabel(
+        into bytes: UnsafeMutableRawBufferPointer, label: UnsafeBufferPointer<UInt8>, context: [UInt8], length: Int
+    ) {
+        let labelCount = min(label.count, 249)
         let contextCount = min(context.count, 255)
-        return [UInt8](unsafeUninitializedCapacity: 4 + 6 + labelCount + contextCount) { bytes, count in
-            bytes[0] = UInt8(truncatingIfNeeded: length >> 8)
-            bytes[1] = UInt8(truncatingIfNeeded: length)
-            bytes[2] = UInt8(truncatingIfNeeded: 6 + labelCount)
-            var index = 3
-            for byte in "tls13 ".utf8 {
-                bytes[index] = byte
-                index += 1
-            }
-            label.withUTF8 { utf8 in
-                for byte in utf8.prefix(labelCount) {
-                    bytes[index] = byte
-                    index += 1
-                }
-            }
-            bytes[index] = UInt8(truncatingIfNeeded: contextCount)
+        bytes[0] = UInt8(truncatingIfNeeded: length >> 8)
+        bytes[1] = UInt8(truncatingIfNeeded: length)
+        bytes[2] = UInt8(truncatingIfNeeded: 6 + labelCount)
+        var index = 3
+        for byte in "tls13 ".utf8 {
+            bytes[index] = byte
             index += 1
-            for byte in context.prefix(contextCount) {
-                bytes[index] = byte
-                index += 1
-            }
-            count = index
+        }
+        for byte in label.prefix(labelCount) {
+            bytes[index] = byte
+            index += 1
+        }
+        bytes[index] = UInt8(truncatingIfNeeded: contextCount)
+        index += 1
+        for byte in context.prefix(contextCount) {
+            bytes[index] = byte
+            index += 1
         }
     }
 
     static func digest(_ data: [UInt8], hash: HashAlgorithm) -> [UInt8] {
         switch hash {
-        case .sha256: return Array(SHA256.hash(data: data))
-        case .sha384: return Array(SHA384.hash(data: data))
+        case .sha256: return SHA256.hash(data: data).byteArray
+        case .sha384: return SHA384.hash(data: data).byteArray
         }
     }
 

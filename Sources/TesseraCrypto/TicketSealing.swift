@@ -109,17 +109,23 @@ public enum TicketSealing {
         return seal(plaintext, key: key, iv: iv)
     }
 
-    /// `seal` with a caller-chosen IV: for tests and known-answer vectors only. Reusing an IV under
-    /// one key leaks whether two states share a prefix.
+    /// `seal` with a caller-chosen IV, which must be fresh random bytes: a handshake that issues
+    /// several tickets draws their IVs in one call (`SecureRandom`), and known-answer tests pass
+    /// fixed ones. Reusing an IV under one key leaks whether two states share a prefix.
     public static func seal(_ plaintext: [UInt8], key: TicketKey, iv: [UInt8]) -> [UInt8] {
         guard iv.count == ivLength else { return [] }
+        // PKCS#7 (RFC 5652 §6.3): 1 to 16 bytes, each the pad length. Padded here, in one array
+        // of the final size, because swift-crypto's padding path copies the plaintext into a Data
+        // and appends the pad through generic code: a third of the cost of encrypting a ticket.
+        let padLength = 16 - plaintext.count % 16
+        let padded = [UInt8](unsafeUninitializedCapacity: plaintext.count + padLength) { buffer, initialized in
+            for index in plaintext.indices { buffer[index] = plaintext[index] }
+            for index in plaintext.count..<(plaintext.count + padLength) { buffer[index] = UInt8(padLength) }
+            initialized = plaintext.count + padLength
+        }
         let ciphertext: Data
         do {
-            ciphertext = try AES._CBC.encrypt(
-                plaintext,
-                using: key.cipherKey,
-                iv: AES._CBC.IV(ivBytes: iv)
-            )
+            ciphertext = try AES._CBC.encrypt(padded, using: key.cipherKey, iv: AES._CBC.IV(ivBytes: iv), noPadding: true)
         } catch {
             return []
         }

@@ -107,8 +107,8 @@ public struct Transcript: Sendable {
     public func currentHash() -> [UInt8] {
         switch state {
         case .buffering: return []
-        case .sha256(let hasher): return Array(hasher.finalize())
-        case .sha384(let hasher): return Array(hasher.finalize())
+        case .sha256(let hasher): return hasher.finalize().byteArray
+        case .sha384(let hasher): return hasher.finalize().byteArray
         }
     }
 

@@ -1,3 +1,5 @@
+import Crypto
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -59,4 +61,12 @@ func hexEncode(_ bytes: [UInt8]) -> String {
         out.append(digits[Int(byte & 0x0F)])
     }
     return String(decoding: out, as: UTF8.self)
+}
+
+extension Digest {
+    /// The digest as an array, in one allocation. `Array(digest)` goes through `Sequence`, whose
+    /// unknown length grows the array several times (four allocations for 32 bytes).
+    public var byteArray: [UInt8] {
+        withUnsafeBytes { Array($0) }
+    }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import _CryptoExtras
 import Foundation
 import TesseraCrypto
 import TesseraSessions
@@ -75,6 +76,20 @@ final class TicketSealingTests: XCTestCase {
             "enc", "-d", "-aes-256-cbc", "-K", hexString(key.aesKey), "-iv", hexString(iv), "-in", ciphertextFile.path,
         ])
         XCTAssertEqual([UInt8](decrypted), plaintext)
+    }
+
+    /// We pad (PKCS#7) before AES-CBC ourselves: for every length around the block size the
+    /// encrypted state is what swift-crypto's own padding mode produces with the same key and IV.
+    func testOwnPaddingMatchesSwiftCryptoPaddingAtEveryLength() throws {
+        let key = TicketKey.generate()
+        let iv = SecureRandom.bytes(16)
+        for length in 0...49 {
+            let plaintext = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+            let ticket = TicketSealing.seal(plaintext, key: key, iv: iv)
+            let expected = try AES._CBC.encrypt(plaintext, using: SymmetricKey(data: key.aesKey), iv: AES._CBC.IV(ivBytes: iv))
+            XCTAssertEqual(Array(ticket[32..<(ticket.count - 32)]), Array(expected), "length \(length)")
+            XCTAssertEqual(try TicketSealing.open(ticket, key: key), plaintext, "length \(length)")
+        }
     }
 
     func testFlippingAnyBitOfATicketIsRejected() throws {
