@@ -126,7 +126,7 @@ enum ClientHelloBuilder {
         let offers13 = configuration.maximumVersion == .tls13 && renegotiation == nil
         let offers12 = configuration.minimumVersion.rawValue <= ProtocolVersion.tls12.rawValue
         let suites = offers12 ? configuration.tls12Suites : []
-        let suites13 = offers13 ? TLS13Support.suites(configuration) : []
+        let suites13 = offers13 ? configuration.tls13Suites : []
         guard !suites.isEmpty || !suites13.isEmpty else {
             throw TLSError(.internalError, "no usable cipher suite configured")
         }
@@ -255,7 +255,7 @@ struct WaitServerHello: Sendable {
         return .connected(previous)
     }
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .serverHello(let hello):
             if case .supportedVersionSelected(.tls13)? = hello.extensions.first(.supportedVersions), offer.offers13 {
@@ -388,7 +388,7 @@ struct WaitServerFlight: Sendable {
     var offer: ClientOffer
     var session: SessionState
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificate:
             try ctx.records.emit(.sessionRejected)
@@ -409,7 +409,7 @@ struct WaitServerFlight: Sendable {
         }
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         let state = try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
         switch state {
         case .waitResumedChangeCipherSpec(let waiting):
@@ -426,7 +426,7 @@ struct WaitCertificate: Sendable {
     var negotiated: Negotiated12
     var offer: ClientOffer
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificate(let certificate):
             guard let leaf = certificate.entries.first else {
@@ -463,7 +463,7 @@ struct WaitServerKeyExchange: Sendable {
     var chain: [[UInt8]]
     var peerKey: PeerPublicKey
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .serverKeyExchange(let exchange):
             guard offer.groups.contains(exchange.group) else {
@@ -502,7 +502,7 @@ struct WaitServerHelloDone: Sendable {
     var signatureScheme: SignatureScheme
     var certificateRequest: CertificateRequest12?
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificateRequest12(let request) where certificateRequest == nil:
             var next = self
@@ -512,13 +512,13 @@ struct WaitServerHelloDone: Sendable {
         case .serverHelloDone:
             var next = self
             next.negotiated.transcript.append(raw.bytes)
-            if certificateRequest == nil { next.negotiated.transcript.stopRetaining() }
+            if next.certificateRequest == nil { next.negotiated.transcript.stopRetaining() }
             let pending = WaitPeerVerification(pending: next)
             switch ctx.configuration.certificateVerification {
             case .none:
                 return try pending.sendFlight(verification: nil, &ctx)
             case .required, .reportOnly:
-                try ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: chain, hostname: ctx.serverName)))
+                try ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: next.chain, hostname: ctx.serverName)))
                 return .waitPeerVerification(pending)
             }
         case .helloRequest:
@@ -537,7 +537,7 @@ struct WaitServerHelloDone: Sendable {
 struct WaitPeerVerification: Sendable {
     var pending: WaitServerHelloDone
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
         // Unreachable in practice: input is held while verifying. Kept total for safety.
         throw TLSError.unexpectedMessage(expected: [], got: message.type)
     }
@@ -616,7 +616,7 @@ struct ClientHandshake12: Sendable {
 struct WaitNewSessionTicket: Sendable {
     var handshake: ClientHandshake12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .newSessionTicket12(let ticket):
             var next = handshake
@@ -633,7 +633,7 @@ struct WaitNewSessionTicket: Sendable {
         }
     }
 
-    func handleChangeCipherSpec() throws(TLSError) -> ClientState {
+    consuming func handleChangeCipherSpec() throws(TLSError) -> ClientState {
         throw TLSError.unexpected("ChangeCipherSpec before the NewSessionTicket the server announced")
     }
 }
@@ -642,12 +642,12 @@ struct WaitChangeCipherSpec: Sendable {
     var handshake: ClientHandshake12
     var ticket: NewSessionTicket12?
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
         if case .helloRequest = message { return .waitChangeCipherSpec(self) }
         throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         try ctx.records.installReadProtection(handshake.keys.serverProtection)
         return .waitFinished(WaitFinished(handshake: handshake, ticket: ticket))
     }
@@ -658,7 +658,7 @@ struct WaitFinished: Sendable {
     var handshake: ClientHandshake12
     var ticket: NewSessionTicket12?
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .finished(let finished):
             let negotiated = handshake.negotiated
@@ -734,7 +734,7 @@ struct ClientConnected: Sendable {
         return .waitServerHello(WaitServerHello(offer: offer, transcript: transcript, previous: self))
     }
 
-    func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .helloRequest:
             // RFC 5246 §7.4.1.1 / RFC 5746 §4.2: we do not renegotiate; say so and go on.

@@ -156,7 +156,7 @@ enum Client13Start {
 struct WaitEncryptedExtensions: Sendable {
     var handshake: ClientHandshake13
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .encryptedExtensions(let encrypted):
             var next = handshake
@@ -199,7 +199,7 @@ struct WaitEncryptedExtensions: Sendable {
 struct WaitCertificate13: Sendable {
     var handshake: ClientHandshake13
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificateRequest13(let request) where handshake.certificateRequest == nil:
             // RFC 8446 §4.3.2: in the handshake the context is empty and signature_algorithms
@@ -245,7 +245,7 @@ struct WaitCertificateVerify13: Sendable {
     var handshake: ClientHandshake13
     var peerKey: PeerPublicKey
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificateVerify(let verify):
             guard handshake.offer.signatureSchemes.contains(verify.scheme), peerKey.canVerify(verify.scheme, version: .tls13) else {
@@ -271,7 +271,7 @@ struct WaitCertificateVerify13: Sendable {
 struct WaitFinished13: Sendable {
     var handshake: ClientHandshake13
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .finished(let finished):
             var next = handshake
@@ -317,7 +317,7 @@ struct WaitPeerVerification13: Sendable {
     var clientApplicationSecret: [UInt8]
     var serverApplicationSecret: [UInt8]
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
         throw TLSError.unexpectedMessage(expected: [], got: message.type)
     }
 
@@ -396,7 +396,7 @@ struct ClientConnected13: Sendable {
     var chain: [[UInt8]]
     var verifyResult: Int?
 
-    func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .newSessionTicket13(let ticket):
             // RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", nonce).

@@ -150,7 +150,7 @@ struct WaitClientChainVerification: Sendable {
         }
     }
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
         // Unreachable in practice: input is held while verifying. Kept total for safety.
         throw TLSError.unexpectedMessage(expected: [], got: message.type)
     }

@@ -145,9 +145,23 @@ struct ClientMachine: ConnectionMachine {
         }
     }
 
+    /// The state is moved out (not copied) for its handler, which consumes it. `start` stands in
+    /// while the handler runs: it is not `closed`, so a handler that throws still gets its alert
+    /// sent by the driver (`fail`) before the connection closes.
+    private mutating func takeState() -> ClientState {
+        var current = ClientState.start
+        swap(&current, &state)
+        return current
+    }
+
     mutating func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage) throws(TLSError) {
-        switch state {
-        case .start, .closed: throw TLSError.unexpectedMessage(expected: [], got: message.type)
+        switch takeState() {
+        case .start:
+            state = .start
+            throw TLSError.unexpectedMessage(expected: [], got: message.type)
+        case .closed:
+            state = .closed
+            throw TLSError.unexpectedMessage(expected: [], got: message.type)
         case .waitServerHello(let s): state = try s.handle(message, raw, &ctx)
         case .waitCertificate(let s): state = try s.handle(message, raw, &ctx)
         case .waitServerKeyExchange(let s): state = try s.handle(message, raw, &ctx)
@@ -172,11 +186,16 @@ struct ClientMachine: ConnectionMachine {
 
     mutating func handleChangeCipherSpec() throws(TLSError) {
         switch state {
-        case .waitChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
-        case .waitNewSessionTicket(let s): state = try s.handleChangeCipherSpec()
-        case .waitServerFlight(let s): state = try s.handleChangeCipherSpec(&ctx)
-        case .waitResumedChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
-        case .waitResumedNewSessionTicket(let s): state = try s.handleChangeCipherSpec()
+        case .waitChangeCipherSpec:
+            if case .waitChangeCipherSpec(let s) = takeState() { state = try s.handleChangeCipherSpec(&ctx) }
+        case .waitNewSessionTicket:
+            if case .waitNewSessionTicket(let s) = takeState() { state = try s.handleChangeCipherSpec() }
+        case .waitServerFlight:
+            if case .waitServerFlight(let s) = takeState() { state = try s.handleChangeCipherSpec(&ctx) }
+        case .waitResumedChangeCipherSpec:
+            if case .waitResumedChangeCipherSpec(let s) = takeState() { state = try s.handleChangeCipherSpec(&ctx) }
+        case .waitResumedNewSessionTicket:
+            if case .waitResumedNewSessionTicket(let s) = takeState() { state = try s.handleChangeCipherSpec() }
         case .waitServerHello(let s) where s.offer.offers13 && s.offer.retried:
             return  // RFC 8446 Appendix D.4: a compatibility CCS after a HelloRetryRequest
         case .waitEncryptedExtensions, .waitCertificate13, .waitCertificateVerify13, .waitFinished13:

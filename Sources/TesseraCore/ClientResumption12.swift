@@ -40,7 +40,7 @@ struct ResumedClient12: Sendable {
 struct WaitResumedNewSessionTicket: Sendable {
     var resumed: ResumedClient12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .newSessionTicket12(let ticket):
             var next = resumed
@@ -57,7 +57,7 @@ struct WaitResumedNewSessionTicket: Sendable {
         }
     }
 
-    func handleChangeCipherSpec() throws(TLSError) -> ClientState {
+    consuming func handleChangeCipherSpec() throws(TLSError) -> ClientState {
         throw TLSError.unexpected("ChangeCipherSpec before the NewSessionTicket the server announced")
     }
 }
@@ -66,12 +66,12 @@ struct WaitResumedChangeCipherSpec: Sendable {
     var resumed: ResumedClient12
     var ticket: NewSessionTicket12?
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage) throws(TLSError) -> ClientState {
         if case .helloRequest = message { return .waitResumedChangeCipherSpec(self) }
         throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handleChangeCipherSpec(_ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         try ctx.records.installReadProtection(resumed.keys.serverProtection)
         return .waitResumedFinished(WaitResumedFinished(resumed: resumed, ticket: ticket))
     }
@@ -83,7 +83,7 @@ struct WaitResumedFinished: Sendable {
     var resumed: ResumedClient12
     var ticket: NewSessionTicket12?
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .finished(let finished):
             var negotiated = resumed.negotiated

@@ -166,7 +166,7 @@ public final class EarlyDataReplayCache: @unchecked Sendable {
 
     /// True the first time `identity` is offered before `expiry`.
     func firstUse(of identity: [UInt8], now: Date, expiry: Date) -> Bool {
-        let key = Array(SHA256.hash(data: identity))
+        let key = SHA256.hash(data: identity).byteArray
         lock.lock()
         defer { lock.unlock() }
         if seen.count >= capacity { seen = seen.filter { $0.value > now } }

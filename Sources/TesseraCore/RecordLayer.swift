@@ -206,14 +206,21 @@ struct RecordLayer: Sendable {
     /// packing is off) and returns its bytes for the transcript.
     @discardableResult
     mutating func writeHandshake(_ message: HandshakeMessage) throws(TLSError) -> ByteBuffer {
-        let bytes = message.encoded(version: negotiatedVersion ?? .tls12)
-        if packsHandshakeMessages, pendingTraceIndex == nil { pendingTraceIndex = actions.count }
-        trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
-        if packsHandshakeMessages {
-            pendingHandshake.writeImmutableBuffer(bytes)
-        } else {
+        let version = negotiatedVersion ?? .tls12
+        guard packsHandshakeMessages else {
+            let bytes = message.encoded(version: version)
+            trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
             try writeRecords(.handshake, bytes.readableBytesView)
+            return bytes
         }
+        if pendingTraceIndex == nil { pendingTraceIndex = actions.count }
+        // Encoded straight into the open flight; the caller's copy (for its transcript) is a
+        // slice of it, so a message is written once and never copied.
+        if pendingHandshake.writerIndex == 0 { pendingHandshake.reserveCapacity(1024) }
+        let start = pendingHandshake.writerIndex
+        message.encode(into: &pendingHandshake, version: version)
+        let bytes = pendingHandshake.getSlice(at: start, length: pendingHandshake.writerIndex - start) ?? ByteBuffer()
+        trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
         return bytes
     }
 
@@ -298,8 +305,10 @@ struct RecordLayer: Sendable {
         return ProtocolVersion(rawValue: UInt16(header[1]) << 8 | UInt16(header[2]))
     }
 
-    private mutating func trace(_ direction: TraceEvent.Direction, _ kind: TraceEvent.Kind, _ bytes: [UInt8]) {
+    /// `bytes` is only evaluated when tracing: an untraced connection copies no message.
+    private mutating func trace(_ direction: TraceEvent.Direction, _ kind: TraceEvent.Kind, _ bytes: @autoclosure () -> [UInt8]) {
         guard tracing else { return }
+        let bytes = bytes()
         let version: ProtocolVersion
         if case .recordHeader = kind {
             version = recordTraceVersion(bytes)

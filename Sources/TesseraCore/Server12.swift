@@ -49,7 +49,7 @@ struct WaitClientHello: Sendable {
     /// Set when the hello renegotiates an established connection (RFC 5746 §3.7).
     var renegotiation: RenegotiationContext?
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .clientHello(let hello):
             return try respond(to: hello, raw, &ctx)
@@ -316,7 +316,7 @@ struct WaitClientHello: Sendable {
 struct WaitClientCertificate12: Sendable {
     var handshake: ServerHandshake12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .certificate(let certificate):
             var next = handshake
@@ -348,7 +348,7 @@ struct WaitClientKeyExchange: Sendable {
     /// The leaf key of a client certificate, whose CertificateVerify follows (RFC 5246 §7.4.8).
     var clientKey: PeerPublicKey?
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .clientKeyExchange(let keyExchange):
             let preMasterSecret = try crypto { () throws(CryptoError) in
@@ -380,7 +380,7 @@ struct WaitClientCertificateVerify12: Sendable {
     var keys: Keys12
     var clientKey: PeerPublicKey
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .certificateVerify(let verify):
             var next = handshake
@@ -401,7 +401,7 @@ struct WaitClientCertificateVerify12: Sendable {
         }
     }
 
-    func handleChangeCipherSpec() throws(TLSError) -> ServerState {
+    consuming func handleChangeCipherSpec() throws(TLSError) -> ServerState {
         throw TLSError.unexpected("ChangeCipherSpec before the client's CertificateVerify")
     }
 }
@@ -410,11 +410,11 @@ struct WaitClientChangeCipherSpec: Sendable {
     var handshake: ServerHandshake12
     var keys: Keys12
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
         throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         try ctx.records.installReadProtection(keys.clientProtection)
         return .waitClientFinished(WaitClientFinished(handshake: handshake, keys: keys))
     }
@@ -425,7 +425,7 @@ struct WaitClientFinished: Sendable {
     var handshake: ServerHandshake12
     var keys: Keys12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
             var negotiated = handshake.negotiated
@@ -493,7 +493,7 @@ struct ServerConnected: Sendable {
     var clientVerifyData: [UInt8]
     var serverVerifyData: [UInt8]
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .clientHello:
             // RFC 5746 §4.4 / RFC 5246 §7.2.2: renegotiation is off by default (and never

@@ -58,12 +58,24 @@ enum Server13Start {
             throw TLSError(.missingExtension, "ClientHello without key_share")
         }
         // RFC 8446 §4.2.8: no two shares for one group, and only groups it supports.
-        guard Set(clientShares.map(\.group)).count == clientShares.count,
-              clientShares.allSatisfy({ clientGroups.contains($0.group) }) else {
+        // Pairwise for the usual one or two shares; sets for long (hostile) lists, which would
+        // otherwise cost shares x groups comparisons.
+        let wellFormed: Bool
+        if clientShares.count <= 8 {
+            wellFormed = clientShares.indices.allSatisfy { index in
+                !clientShares[..<index].contains { $0.group == clientShares[index].group }
+                    && clientGroups.contains(clientShares[index].group)
+            }
+        } else {
+            let offered = Set(clientGroups)
+            wellFormed = Set(clientShares.map(\.group)).count == clientShares.count
+                && clientShares.allSatisfy { offered.contains($0.group) }
+        }
+        guard wellFormed else {
             throw TLSError(.illegalParameter, "bad key_share list")
         }
 
-        let suites = TLS13Support.suites(configuration)
+        let suites = configuration.tls13Suites
         let parameters: CipherSuiteParameters
         if let retried {
             // RFC 8446 §4.1.4: the second hello keeps the suite the retry chose.
@@ -89,7 +101,8 @@ enum Server13Start {
         }
 
         let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
-        let policy = configuration.ticketKeys.map {
+        // Only a hello offering tickets needs the key hook and the clock.
+        let policy = offeredPSKs == nil ? nil : configuration.ticketKeys.map {
             ServerPSKPolicy(configuration: configuration, provider: $0, now: configuration.clock.now())
         }
         // RFC 8446 §4.2.9: psk_ke (no (EC)DHE) only when allowed and the client offers no
@@ -243,7 +256,7 @@ enum Server13Start {
 struct WaitSecondClientHello: Sendable {
     var retry: HelloRetry13
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .clientHello(let hello):
             guard case .supportedVersionsOffered(let versions)? = hello.extensions.first(.supportedVersions),
@@ -263,7 +276,7 @@ struct WaitSecondClientHello: Sendable {
 struct WaitEndOfEarlyData: Sendable {
     var next: WaitClientFinished13
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .endOfEarlyData:
             var waiting = next
@@ -283,7 +296,7 @@ struct WaitEndOfEarlyData: Sendable {
 struct WaitClientCertificate13: Sendable {
     var next: WaitClientFinished13
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .certificate(let certificate):
             // RFC 8446 §4.4.2: the context of our request (empty) echoed.
@@ -315,7 +328,7 @@ struct WaitClientCertificateVerify13: Sendable {
     var next: WaitClientFinished13
     var clientKey: PeerPublicKey
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .certificateVerify(let verify):
             let content = TLS13Support.certificateVerifyContent(server: false, transcriptHash: next.transcript.currentHash())
@@ -343,7 +356,7 @@ struct WaitClientFinished13: Sendable {
     /// The resumed ticket's key is retiring (the key hook said valid-renew).
     var renewing = false
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
             let parameters = secrets.parameters
@@ -389,11 +402,11 @@ struct ServerConnected13: Sendable {
     var secrets: ApplicationSecrets13
     var ticketsSent: Int
 
-    func handle(_ message: HandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .keyUpdate(let update):
             var next = self
-            if let secrets = try KeyUpdate13.received(update, secrets: secrets, isClient: false, &ctx.records) {
+            if let secrets = try KeyUpdate13.received(update, secrets: next.secrets, isClient: false, &ctx.records) {
                 next.secrets = secrets
             }
             return .connected13(next)
@@ -426,12 +439,18 @@ struct ServerConnected13: Sendable {
             let remaining = TimeInterval(original.timeout) - now.timeIntervalSince(original.time)
             lifetime = min(lifetime, UInt32(clamping: max(0, Int(remaining))))
         }
-        for _ in 0..<count {
+        // Each ticket's ticket_age_add (4 bytes) and sealing IV (16), drawn in one call: one
+        // getentropy for all of them rather than two system calls per ticket.
+        let perTicket = 4 + TicketSealing.ivLength
+        let random = SecureRandom.bytes(count * perTicket)
+        for index in 0..<count {
             let nonce = withUnsafeBytes(of: UInt64(ticketsSent).bigEndian) { Array($0) }
             ticketsSent += 1
             let psk = KeySchedule13.resumptionPSK(
                 resumptionMasterSecret: secrets.resumptionMasterSecret, nonce: nonce, hash: parameters.hash)
-            let ageAdd = UInt32.random(in: .min ... .max)
+            let start = index * perTicket
+            let ageAdd = random.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
+            let iv = Array(random[(start + 4)..<(start + perTicket)])
             let session = SessionState(
                 version: .tls13, cipherSuite: parameters.suite, sessionID: [], masterSecret: psk,
                 time: original?.time ?? now.wholeSeconds,
@@ -446,7 +465,7 @@ struct ServerConnected13: Sendable {
             let earlyData: [Extension] = ctx.configuration.maxEarlyData > 0 ? [.earlyData(maxEarlyDataSize: ctx.configuration.maxEarlyData)] : []
             tickets.append(NewSessionTicket13(
                 lifetime: lifetime, ageAdd: ageAdd, nonce: nonce,
-                ticket: TicketSealing.seal(session.derEncoded(), key: key), extensions: earlyData))
+                ticket: TicketSealing.seal(session.derEncoded(), key: key, iv: iv), extensions: earlyData))
         }
         return tickets
     }

@@ -102,9 +102,23 @@ struct ServerMachine: ConnectionMachine {
 
     mutating func markClosed() { state = .closed }
 
+    /// Stands in for the state while its handler runs. Not `closed`: a handler that throws leaves
+    /// it behind, and the driver must still send the alert before it closes (`fail`).
+    private static var handling: ServerState { .waitClientHello(WaitClientHello(renegotiation: nil)) }
+
+    /// The state is moved out (not copied) for its handler, which consumes it: its transcript,
+    /// secrets and summary go into the next state without retain/release pairs or copies.
+    private mutating func takeState() -> ServerState {
+        var current = Self.handling
+        swap(&current, &state)
+        return current
+    }
+
     mutating func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage) throws(TLSError) {
-        switch state {
-        case .closed: throw TLSError.unexpectedMessage(expected: [], got: message.type)
+        switch takeState() {
+        case .closed:
+            state = .closed
+            throw TLSError.unexpectedMessage(expected: [], got: message.type)
         case .waitClientHello(let s): state = try s.handle(message, raw, &ctx)
         case .waitClientCertificate12(let s): state = try s.handle(message, raw, &ctx)
         case .waitClientKeyExchange(let s): state = try s.handle(message, raw, &ctx)
@@ -126,9 +140,12 @@ struct ServerMachine: ConnectionMachine {
 
     mutating func handleChangeCipherSpec() throws(TLSError) {
         switch state {
-        case .waitClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
-        case .waitResumedClientChangeCipherSpec(let s): state = try s.handleChangeCipherSpec(&ctx)
-        case .waitClientCertificateVerify12(let s): state = try s.handleChangeCipherSpec()
+        case .waitClientChangeCipherSpec:
+            if case .waitClientChangeCipherSpec(let s) = takeState() { state = try s.handleChangeCipherSpec(&ctx) }
+        case .waitResumedClientChangeCipherSpec:
+            if case .waitResumedClientChangeCipherSpec(let s) = takeState() { state = try s.handleChangeCipherSpec(&ctx) }
+        case .waitClientCertificateVerify12:
+            if case .waitClientCertificateVerify12(let s) = takeState() { state = try s.handleChangeCipherSpec() }
         case .waitSecondClientHello, .waitClientFinished13, .waitEndOfEarlyData, .waitClientCertificate13,
              .waitClientCertificateVerify13:
             return  // RFC 8446 §5 / Appendix D.4: a compatibility CCS is dropped

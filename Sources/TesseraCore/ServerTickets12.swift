@@ -13,7 +13,7 @@ import TesseraWire
 /// session ID with the ticket, so that a resuming server's echo tells it "resumed"
 /// (RFC 5077 §3.4). Session files must carry it for `openssl s_client -sess_in` to resume.
 func sessionID(forTicket ticket: [UInt8]) -> [UInt8] {
-    Array(SHA256.hash(data: ticket))
+    SHA256.hash(data: ticket).byteArray
 }
 
 /// What the server decided about an offered ticket.
@@ -112,11 +112,11 @@ struct ServerTicketPolicy {
 struct WaitResumedClientChangeCipherSpec: Sendable {
     var resumed: ServerResumed12
 
-    func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
         throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
     }
 
-    func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         try ctx.records.installReadProtection(resumed.keys.clientProtection)
         return .waitResumedClientFinished(WaitResumedClientFinished(resumed: resumed))
     }
@@ -125,7 +125,7 @@ struct WaitResumedClientChangeCipherSpec: Sendable {
 struct WaitResumedClientFinished: Sendable {
     var resumed: ServerResumed12
 
-    func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
             let negotiated = resumed.negotiated

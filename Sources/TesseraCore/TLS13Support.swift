@@ -9,7 +9,13 @@ enum TLS13Support {
     /// RFC 8446 §4.4.3: 64 spaces, the context string, a zero byte, the transcript hash.
     static func certificateVerifyContent(server: Bool, transcriptHash: [UInt8]) -> [UInt8] {
         let label = server ? "TLS 1.3, server CertificateVerify" : "TLS 1.3, client CertificateVerify"
-        return [UInt8](repeating: 0x20, count: 64) + Array(label.utf8) + [0] + transcriptHash
+        var content = [UInt8]()
+        content.reserveCapacity(64 + label.utf8.count + 1 + transcriptHash.count)
+        content.append(contentsOf: repeatElement(0x20, count: 64))
+        content.append(contentsOf: label.utf8)
+        content.append(0)
+        content.append(contentsOf: transcriptHash)
+        return content
     }
 
     /// Record protection for a traffic secret (RFC 8446 §7.3).
@@ -23,14 +29,6 @@ enum TLS13Support {
     static func finished(secret: [UInt8], transcriptHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
         KeySchedule13.finishedVerifyData(
             finishedKey: KeySchedule13.finishedKey(secret: secret, hash: hash), transcriptHash: transcriptHash, hash: hash)
-    }
-
-    /// The TLS 1.3 suites among the configured ones, in preference order.
-    static func suites(_ configuration: TLSConfiguration) -> [CipherSuiteParameters] {
-        configuration.cipherSuites.compactMap { suite in
-            guard let parameters = suite.parameters, parameters.version == .tls13 else { return nil }
-            return parameters
-        }
     }
 
     static func keyLog(_ configuration: TLSConfiguration, _ label: String, _ clientRandom: [UInt8], _ secret: [UInt8]) {

@@ -38,7 +38,13 @@ public struct TLSConfiguration: Sendable {
     public var minimumVersion: ProtocolVersion = .tls12
     public var maximumVersion: ProtocolVersion = .tls13
     /// In preference order. Only ECDHE with AEAD is implemented; anything else is ignored.
-    public var cipherSuites: [CipherSuite] = TLSConfiguration.defaultCipherSuites
+    public var cipherSuites: [CipherSuite] = TLSConfiguration.defaultCipherSuites {
+        didSet { (tls12Suites, tls13Suites) = Self.implementedSuites(cipherSuites) }
+    }
+    /// The TLS 1.2 and TLS 1.3 suites among `cipherSuites` that we implement, in preference
+    /// order: worked out once per configuration, not once per handshake.
+    private(set) var tls12Suites: [CipherSuiteParameters] = TLSConfiguration.implementedSuites(TLSConfiguration.defaultCipherSuites).0
+    private(set) var tls13Suites: [CipherSuiteParameters] = TLSConfiguration.implementedSuites(TLSConfiguration.defaultCipherSuites).1
     /// Key-exchange groups in preference order.
     public var groups: [NamedGroup] = [.x25519, .secp256r1, .secp384r1]
     /// Signature schemes we accept from the peer, in preference order.
@@ -149,11 +155,8 @@ public struct TLSConfiguration: Sendable {
         offeredPSKModes ?? (allowPSKKE ? [.pskDHEKE, .pskKE] : [.pskDHEKE])
     }
 
-    /// The TLS 1.2 suites among `cipherSuites` that we implement.
-    var tls12Suites: [CipherSuiteParameters] {
-        cipherSuites.compactMap { suite in
-            guard let parameters = suite.parameters, parameters.version == .tls12 else { return nil }
-            return parameters
-        }
+    private static func implementedSuites(_ suites: [CipherSuite]) -> ([CipherSuiteParameters], [CipherSuiteParameters]) {
+        let parameters = suites.compactMap(\.parameters)
+        return (parameters.filter { $0.version == .tls12 }, parameters.filter { $0.version == .tls13 })
     }
 }

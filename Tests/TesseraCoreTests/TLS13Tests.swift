@@ -129,6 +129,46 @@ final class TLS13Tests: XCTestCase {
         XCTAssertEqual(error?.code, .illegalParameter)
     }
 
+    /// RFC 8446 §4.2.8: key shares are for distinct groups the client also lists in
+    /// supported_groups, else illegal_parameter; the same holds for long lists (checked with sets,
+    /// so a hostile hello cannot make the server compare every share with every group). A
+    /// well-formed long list still negotiates.
+    func testKeySharesMustBeDistinctAndListed() throws {
+        let x25519 = KeyShareEntry(group: .x25519, keyExchange: try EphemeralKeyExchange(group: .x25519).publicKeyBytes)
+        let filler = (0..<12).map { KeyShareEntry(group: NamedGroup(rawValue: 0x0A00 + UInt16($0)), keyExchange: [1]) }
+        let fillerGroups = filler.map(\.group)
+        let cases: [(String, [KeyShareEntry], [NamedGroup], Bool)] = [
+            ("short, duplicate", [x25519, x25519], [.x25519], false),
+            ("short, unlisted", [x25519], [.secp256r1], false),
+            ("long, duplicate", filler + [x25519, filler[3]], fillerGroups + [.x25519], false),
+            ("long, unlisted", filler + [x25519], [.x25519], false),
+            ("long, well formed", filler + [x25519], fillerGroups + [.x25519], true),
+        ]
+        for (name, shares, groups, accepted) in cases {
+            let hello = ClientHello(
+                legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: [], cipherSuites: [.tlsAES128GCMSHA256],
+                compressionMethods: [0],
+                extensions: [
+                    .supportedVersionsOffered([.tls13]), .signatureAlgorithms([.ecdsaSecp256r1SHA256]),
+                    .supportedGroups(groups), .keyShareOffered(shares),
+                ])
+            var server = ServerConnection(configuration: config13(serverConfiguration()))
+            let actions = server.receive(record(.handshake, Array(HandshakeMessage.clientHello(hello).encoded(version: .tls12).readableBytesView)))
+            var error: TLSError?
+            var sent = false
+            for action in actions {
+                if case .closed(let e) = action { error = e }
+                if case .send = action { sent = true }
+            }
+            if accepted {
+                XCTAssertNil(error, name)
+                XCTAssertTrue(sent, name)
+            } else {
+                XCTAssertEqual(error?.code, .illegalParameter, name)
+            }
+        }
+    }
+
     func testTicketsAreIssuedAndCarryTheResumptionPSK() throws {
         var server = config13(serverConfiguration())
         server.ticketKeys = TicketKeyRing(start: Date())
