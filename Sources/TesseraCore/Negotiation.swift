@@ -10,9 +10,11 @@ enum Negotiation {
         configured: [CipherSuiteParameters],
         key: SigningKey
     ) -> CipherSuiteParameters? {
-        let offeredSet = Set(offered)
+        // As in firstCommon: a set only for long lists.
+        let offeredSet = offered.count * configured.count > 256 ? Set(offered) : nil
         return configured.first { parameters in
-            offeredSet.contains(parameters.suite) && keyServes(key, parameters.keyExchange)
+            (offeredSet?.contains(parameters.suite) ?? offered.contains(parameters.suite))
+                && keyServes(key, parameters.keyExchange)
         }
     }
 
@@ -41,7 +43,12 @@ enum Negotiation {
     }
 
     /// First of ours the peer also lists (ours in preference order).
+    /// Short lists (the usual hello) are compared directly, with no set to allocate and hash;
+    /// long ones through a set, so a hostile list costs linear time.
     static func firstCommon<T: Hashable>(ours: [T], theirs: [T]) -> T? {
+        if ours.count * theirs.count <= 256 {
+            return ours.first { theirs.contains($0) }
+        }
         let theirSet = Set(theirs)
         return ours.first { theirSet.contains($0) }
     }
