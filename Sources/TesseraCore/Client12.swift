@@ -473,7 +473,7 @@ struct WaitServerKeyExchange: Sendable {
                   peerKey.canVerify(exchange.signatureScheme, version: .tls12) else {
                 throw TLSError(.illegalParameter, "server signed with \(exchange.signatureScheme), which was not offered or does not fit its key")
             }
-            let signed = negotiated.clientRandom + negotiated.serverRandom + exchange.signedParams
+            let signed = exchange.signedContent(clientRandom: negotiated.clientRandom, serverRandom: negotiated.serverRandom)
             guard peerKey.verify(signature: exchange.signature, data: signed, scheme: exchange.signatureScheme) else {
                 throw TLSError(.decryptError, "bad ServerKeyExchange signature")
             }

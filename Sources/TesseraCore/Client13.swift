@@ -16,8 +16,9 @@ struct ClientHandshake13: Sendable {
     var offer: ClientOffer
     /// nil after a psk_ke resumption (RFC 8446 §4.2.9): no (EC)DHE.
     var group: NamedGroup?
-    var clientHandshakeSecret: [UInt8]
-    var serverHandshakeSecret: [UInt8]
+    /// The two handshake traffic secrets, keyed once each for their record keys and finished keys.
+    var clientHandshakeKey: HMACKey
+    var serverHandshakeKey: HMACKey
     var alpn: String?
     /// The server's CertificateRequest (RFC 8446 §4.3.2), answered after its Finished.
     var certificateRequest: CertificateRequest13?
@@ -90,12 +91,13 @@ enum Client13Start {
         let serverSecret = schedule.serverHandshakeTrafficSecret(transcriptHash: hash)
         TLS13Support.keyLog(ctx.configuration, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", offer.random, clientSecret)
         TLS13Support.keyLog(ctx.configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", offer.random, serverSecret)
-        try ctx.records.installReadProtection(try TLS13Support.protection(serverSecret, parameters))
+        let serverKey = HMACKey(serverSecret, hash: parameters.hash)
+        try ctx.records.installReadProtection(try TLS13Support.protection(serverKey, parameters))
         if offer.retried { ctx.records.sentCompatibilityCCS = true }
         if offer.psk != nil, resumed == nil { try ctx.records.emit(.sessionRejected) }
         var handshake = ClientHandshake13(
             parameters: parameters, schedule: schedule, transcript: transcript, offer: offer, group: serverShare?.group,
-            clientHandshakeSecret: clientSecret, serverHandshakeSecret: serverSecret)
+            clientHandshakeKey: HMACKey(clientSecret, hash: parameters.hash), serverHandshakeKey: serverKey)
         handshake.resumed = resumed
         return .waitEncryptedExtensions(WaitEncryptedExtensions(handshake: handshake))
     }
@@ -275,9 +277,7 @@ struct WaitFinished13: Sendable {
         switch message {
         case .finished(let finished):
             var next = handshake
-            let hash = next.parameters.hash
-            let expected = TLS13Support.finished(
-                secret: next.serverHandshakeSecret, transcriptHash: next.transcript.currentHash(), hash: hash)
+            let expected = TLS13Support.finished(keyed: next.serverHandshakeKey, transcriptHash: next.transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "server Finished does not verify")
             }
@@ -336,7 +336,7 @@ struct WaitPeerVerification13: Sendable {
         if handshake.earlyDataAccepted == true {
             handshake.transcript.append(try ctx.records.writeHandshake(.endOfEarlyData))
         }
-        try ctx.records.installWriteProtection(try TLS13Support.protection(handshake.clientHandshakeSecret, parameters))
+        try ctx.records.installWriteProtection(try TLS13Support.protection(handshake.clientHandshakeKey, parameters))
         // RFC 8446 §4.4.2: a request is answered with our Certificate (the request's context
         // echoed), empty when we have none that fits; §4.4.3: a CertificateVerify if not empty.
         var credentials: ClientCredentials?
@@ -355,8 +355,7 @@ struct WaitPeerVerification13: Sendable {
                     .certificateVerify(CertificateVerify(scheme: credentials.scheme, signature: signature))))
             }
         }
-        let verifyData = TLS13Support.finished(
-            secret: handshake.clientHandshakeSecret, transcriptHash: handshake.transcript.currentHash(), hash: parameters.hash)
+        let verifyData = TLS13Support.finished(keyed: handshake.clientHandshakeKey, transcriptHash: handshake.transcript.currentHash())
         handshake.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
         try ctx.records.installWriteProtection(try TLS13Support.protection(clientApplicationSecret, parameters))
         let resumption = handshake.schedule.resumptionMasterSecret(transcriptHash: handshake.transcript.currentHash())

@@ -213,7 +213,7 @@ struct WaitClientHello: Sendable {
         var keyExchange = ServerKeyExchange(
             curveType: 3, group: group, publicKey: exchange.publicKeyBytes,
             signatureScheme: signatureScheme, signature: [])
-        let signed = hello.random + serverRandom + keyExchange.signedParams
+        let signed = keyExchange.signedContent(clientRandom: hello.random, serverRandom: serverRandom)
         keyExchange.signature = try crypto { () throws(CryptoError) in try key.sign(signed, scheme: signatureScheme) }
         transcript.append(try ctx.records.writeHandshake(.serverKeyExchange(keyExchange)))
         // RFC 5246 §7.4.4: CertificateRequest after ServerKeyExchange.

@@ -172,7 +172,10 @@ enum Server13Start {
         let serverSecret = schedule.serverHandshakeTrafficSecret(transcriptHash: hash)
         TLS13Support.keyLog(configuration, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hello.random, clientSecret)
         TLS13Support.keyLog(configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hello.random, serverSecret)
-        try ctx.records.installWriteProtection(try TLS13Support.protection(serverSecret, parameters))
+        // Each handshake secret is keyed once for its record keys and its finished key.
+        let serverKey = HMACKey(serverSecret, hash: parameters.hash)
+        let clientKey = HMACKey(clientSecret, hash: parameters.hash)
+        try ctx.records.installWriteProtection(try TLS13Support.protection(serverKey, parameters))
 
         var encrypted: [Extension] = []
         if let alpn { encrypted.append(.alpn([Array(alpn.utf8)])) }
@@ -193,7 +196,7 @@ enum Server13Start {
             let signature = try crypto { () throws(CryptoError) in try key.sign(content, scheme: signatureScheme) }
             transcript.append(try ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))
         }
-        let verifyData = TLS13Support.finished(secret: serverSecret, transcriptHash: transcript.currentHash(), hash: parameters.hash)
+        let verifyData = TLS13Support.finished(keyed: serverKey, transcriptHash: transcript.currentHash())
         transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
         schedule.deriveMasterSecret()
@@ -210,7 +213,7 @@ enum Server13Start {
             TLS13Support.keyLog(configuration, "CLIENT_EARLY_TRAFFIC_SECRET", hello.random, early)
             try ctx.records.installReadProtection(try TLS13Support.protection(early, parameters))
         } else {
-            try ctx.records.installReadProtection(try TLS13Support.protection(clientSecret, parameters))
+            try ctx.records.installReadProtection(try TLS13Support.protection(clientKey, parameters))
             // RFC 8446 §4.2.10: early data we declined is skipped, up to a limit.
             if clientSendsEarlyData { ctx.records.skipUndecryptableBudget = max(Int(configuration.maxEarlyData), 16384) + 4096 }
         }
@@ -226,7 +229,7 @@ enum Server13Start {
         summary.earlyDataAccepted = clientSendsEarlyData ? acceptEarlyData : nil
         summary.resumptionFailure = resumed == nil ? pskFailure : nil
         var waiting = WaitClientFinished13(
-            transcript: transcript, schedule: schedule, clientHandshakeSecret: clientSecret,
+            transcript: transcript, schedule: schedule, clientHandshakeKey: clientKey,
             secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
             summary: summary)
         waiting.renewing = resumed?.renew ?? false
@@ -281,7 +284,7 @@ struct WaitEndOfEarlyData: Sendable {
         case .endOfEarlyData:
             var waiting = next
             waiting.transcript.append(raw.bytes)
-            try ctx.records.installReadProtection(try TLS13Support.protection(waiting.clientHandshakeSecret, waiting.secrets.parameters))
+            try ctx.records.installReadProtection(try TLS13Support.protection(waiting.clientHandshakeKey, waiting.secrets.parameters))
             return .waitClientFinished13(waiting)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12, .certificateRequest13,
@@ -350,7 +353,8 @@ struct WaitClientCertificateVerify13: Sendable {
 struct WaitClientFinished13: Sendable {
     var transcript: Transcript
     var schedule: KeySchedule13
-    var clientHandshakeSecret: [UInt8]
+    /// client_handshake_traffic_secret, keyed: its finished key checks the client's Finished.
+    var clientHandshakeKey: HMACKey
     var secrets: ApplicationSecrets13
     var summary: HandshakeSummary
     /// The resumed ticket's key is retiring (the key hook said valid-renew).
@@ -360,8 +364,7 @@ struct WaitClientFinished13: Sendable {
         switch message {
         case .finished(let finished):
             let parameters = secrets.parameters
-            let expected = TLS13Support.finished(
-                secret: clientHandshakeSecret, transcriptHash: transcript.currentHash(), hash: parameters.hash)
+            let expected = TLS13Support.finished(keyed: clientHandshakeKey, transcriptHash: transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
@@ -441,13 +444,13 @@ struct ServerConnected13: Sendable {
         }
         // Each ticket's ticket_age_add (4 bytes) and sealing IV (16), drawn in one call: one
         // getentropy for all of them rather than two system calls per ticket.
+        let resumptionKey = HMACKey(secrets.resumptionMasterSecret, hash: parameters.hash)
         let perTicket = 4 + TicketSealing.ivLength
         let random = SecureRandom.bytes(count * perTicket)
         for index in 0..<count {
             let nonce = withUnsafeBytes(of: UInt64(ticketsSent).bigEndian) { Array($0) }
             ticketsSent += 1
-            let psk = KeySchedule13.resumptionPSK(
-                resumptionMasterSecret: secrets.resumptionMasterSecret, nonce: nonce, hash: parameters.hash)
+            let psk = KeySchedule13.resumptionPSK(keyed: resumptionKey, nonce: nonce)
             let start = index * perTicket
             let ageAdd = random.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
             let iv = Array(random[(start + 4)..<(start + perTicket)])

@@ -20,19 +20,31 @@ enum TLS13Support {
 
     /// Record protection for a traffic secret (RFC 8446 §7.3).
     static func protection(_ secret: [UInt8], _ parameters: CipherSuiteParameters) throws(TLSError) -> RecordProtection {
-        let keys = KeySchedule13.trafficKeys(secret: secret, parameters: parameters)
+        try protection(HMACKey(secret, hash: parameters.hash), parameters)
+    }
+
+    /// `protection` from a secret already keyed: a handshake traffic secret gives its record keys
+    /// and its finished key from one keying.
+    static func protection(_ secret: HMACKey, _ parameters: CipherSuiteParameters) throws(TLSError) -> RecordProtection {
+        let keys = KeySchedule13.trafficKeys(keyed: secret, parameters: parameters)
         return try crypto { () throws(CryptoError) in
             try RecordProtection(parameters: parameters, key: keys.key, iv: keys.iv)
         }
     }
 
     static func finished(secret: [UInt8], transcriptHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        KeySchedule13.finishedVerifyData(
-            finishedKey: KeySchedule13.finishedKey(secret: secret, hash: hash), transcriptHash: transcriptHash, hash: hash)
+        finished(keyed: HMACKey(secret, hash: hash), transcriptHash: transcriptHash)
     }
 
-    static func keyLog(_ configuration: TLSConfiguration, _ label: String, _ clientRandom: [UInt8], _ secret: [UInt8]) {
-        configuration.keyLog?(NSSKeyLog.line(label: label, clientRandom: clientRandom, secret: secret))
+    static func finished(keyed secret: HMACKey, transcriptHash: [UInt8]) -> [UInt8] {
+        KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(keyed: secret), transcriptHash: transcriptHash, hash: secret.hash)
+    }
+
+    /// `secret` is only worked out when a key log is set (the exporter secret is derived for it alone).
+    static func keyLog(_ configuration: TLSConfiguration, _ label: String, _ clientRandom: [UInt8], _ secret: @autoclosure () -> [UInt8]) {
+        guard let keyLog = configuration.keyLog else { return }
+        keyLog(NSSKeyLog.line(label: label, clientRandom: clientRandom, secret: secret()))
     }
 }
 

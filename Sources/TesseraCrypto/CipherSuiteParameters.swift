@@ -110,7 +110,11 @@ extension KeySchedule13 {
     /// RFC 8446 §7.3: [sender]_write_key = HKDF-Expand-Label(Secret, "key", "", key_length),
     /// [sender]_write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length).
     public static func trafficKeys(secret: [UInt8], parameters: CipherSuiteParameters) -> (key: [UInt8], iv: [UInt8]) {
-        let keyed = HMACKey(secret, hash: parameters.hash)
+        trafficKeys(keyed: HMACKey(secret, hash: parameters.hash), parameters: parameters)
+    }
+
+    /// `trafficKeys` from a secret already keyed (a handshake secret also gives a finished key).
+    public static func trafficKeys(keyed: HMACKey, parameters: CipherSuiteParameters) -> (key: [UInt8], iv: [UInt8]) {
         let key = TLS13.expandLabel(keyed, label: "key", context: [], length: parameters.aead.keyLength)
         let iv = TLS13.expandLabel(keyed, label: "iv", context: [], length: 12)
         return (key, iv)

@@ -274,7 +274,12 @@ public struct KeySchedule13: Sendable {
 
     /// RFC 8446 §4.4.4: finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length).
     public static func finishedKey(secret: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        TLS13.hkdfExpandLabel(secret: secret, label: "finished", context: [], length: hash.outputLength, hash: hash)
+        finishedKey(keyed: HMACKey(secret, hash: hash))
+    }
+
+    /// `finishedKey` from a secret already keyed.
+    public static func finishedKey(keyed secret: HMACKey) -> [UInt8] {
+        TLS13.expandLabel(secret, label: "finished", context: [], length: secret.hash.outputLength)
     }
 
     /// RFC 8446 §4.4.4: verify_data = HMAC(finished_key, Transcript-Hash(Handshake Context, Certificate*, CertificateVerify*)).
@@ -289,7 +294,12 @@ public struct KeySchedule13: Sendable {
 
     /// RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).
     public static func resumptionPSK(resumptionMasterSecret: [UInt8], nonce: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        TLS13.hkdfExpandLabel(secret: resumptionMasterSecret, label: "resumption", context: nonce, length: hash.outputLength, hash: hash)
+        resumptionPSK(keyed: HMACKey(resumptionMasterSecret, hash: hash), nonce: nonce)
+    }
+
+    /// `resumptionPSK` with the resumption master secret keyed once for all of a batch's tickets.
+    public static func resumptionPSK(keyed resumptionMasterSecret: HMACKey, nonce: [UInt8]) -> [UInt8] {
+        TLS13.expandLabel(resumptionMasterSecret, label: "resumption", context: nonce, length: resumptionMasterSecret.hash.outputLength)
     }
 
     private func derive(from secret: HMACKey?, label: String, transcriptHash: [UInt8]) -> [UInt8] {

@@ -30,6 +30,10 @@ final class MessageTests: XCTestCase {
         let ske = ServerKeyExchange(
             group: .secp256r1, publicKey: [0x04, 0xAA, 0xBB], signatureScheme: .ecdsaSecp256r1SHA256, signature: [1])
         XCTAssertEqual(ske.signedParams, [0x03, 0x00, 0x17, 0x03, 0x04, 0xAA, 0xBB])
+        // RFC 8422 §5.4: the signature covers client_random + server_random + the params.
+        XCTAssertEqual(
+            ske.signedContent(clientRandom: [0x11, 0x12], serverRandom: [0x21]),
+            [0x11, 0x12, 0x21, 0x03, 0x00, 0x17, 0x03, 0x04, 0xAA, 0xBB])
         var body = ByteBuffer()
         ske.encode(into: &body)
         XCTAssertEqual(body.bytes, ske.signedParams + [0x04, 0x03, 0x00, 0x01, 0x01])
