@@ -79,7 +79,11 @@ public struct RecordProtection: Sendable {
         let version = ProtocolVersion.tls12.rawValue
         // RFC 5246 §6.2.3.3: additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length.
         let sealed = try withAAD12(sequence: sequence, type: contentType.rawValue, version: version, length: plaintext.count) {
-            aad throws(CryptoError) in try self.aead(seal: plaintext, sequence: sequence, explicit: nil, aad: aad)
+            aad throws(CryptoError) in
+            // As in seal13: the plaintext as a raw buffer for swift-crypto's generic entry point.
+            try plaintext.withUnsafeBytes { bytes in
+                Result { () throws(CryptoError) in try self.aead(seal: bytes, sequence: sequence, explicit: nil, aad: aad) }
+            }.get()
         }
         out.reserveCapacity(minimumWritableBytes: TLSRecord.headerLength + explicitNonceLength + sealed.count)
         out.writeInteger(contentType.rawValue)
@@ -89,7 +93,7 @@ public struct RecordProtection: Sendable {
             // RFC 5288 §3: nonce_explicit; the sequence number guarantees uniqueness.
             out.writeInteger(sequence)
         }
-        out.writeBytes(sealed)
+        sealed.withUnsafeBytes { out.writeBytes($0) }
     }
 
     private func seal13(contentType: ContentType, plaintext: ByteBufferView, sequence: UInt64, into out: inout ByteBuffer) throws(CryptoError) {
@@ -108,18 +112,25 @@ public struct RecordProtection: Sendable {
         out.writeInteger(contentType.rawValue)
         let sealed: Data
         do throws(CryptoError) {
-            guard let header = out.viewBytes(at: headerIndex, length: TLSRecord.headerLength),
-                let inner = out.viewBytes(at: bodyIndex, length: innerLength)
-            else {
-                throw CryptoError(.badRecordMAC, "internal: record buffer out of range")
+            // Header and inner plaintext go to swift-crypto as raw buffers: its generic AEAD entry
+            // points take them through fewer protocol witnesses than ByteBufferView.
+            let start = headerIndex - out.readerIndex
+            let result = out.withUnsafeReadableBytes { readable -> Result<Data, CryptoError> in
+                guard start >= 0, readable.count >= start + TLSRecord.headerLength + innerLength else {
+                    return .failure(CryptoError(.badRecordMAC, "internal: record buffer out of range"))
+                }
+                let header = UnsafeRawBufferPointer(rebasing: readable[start..<(start + TLSRecord.headerLength)])
+                let bodyStart = start + TLSRecord.headerLength
+                let inner = UnsafeRawBufferPointer(rebasing: readable[bodyStart..<(bodyStart + innerLength)])
+                return Result { () throws(CryptoError) in try aead(seal: inner, sequence: sequence, explicit: nil, aad: header) }
             }
-            sealed = try aead(seal: inner, sequence: sequence, explicit: nil, aad: header)
+            sealed = try result.get()
         } catch {
             out.moveWriterIndex(to: headerIndex)  // leave no half-written record behind
             throw error
         }
         out.moveWriterIndex(to: bodyIndex)
-        out.writeBytes(sealed)
+        sealed.withUnsafeBytes { out.writeBytes($0) }
     }
 
     // MARK: - Open
