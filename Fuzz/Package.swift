@@ -29,6 +29,7 @@ let package = Package(
             dependencies: [
                 .product(name: "TesseraCore", package: "Tessera"),
                 .product(name: "TesseraCrypto", package: "Tessera"),
+                .product(name: "TesseraSessions", package: "Tessera"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
