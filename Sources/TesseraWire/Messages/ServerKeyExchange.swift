@@ -81,31 +81,22 @@ public struct ServerKeyExchange: Sendable, Hashable {
     /// The ServerECDHParams bytes (curve_type, named_curve, public): RFC 8422 §5.4 signs
     /// `client_random + server_random + ServerECDHParams`.
     public var signedParams: [UInt8] {
-        var params = [UInt8]()
-        appendSignedParams(to: &params)
-        return params
+        var params = ByteBuffer()
+        params.writeInteger(curveType)
+        params.writeInteger(group.rawValue)
+        params.writeLengthPrefixed8 { $0.writeBytes(publicKey) }
+        return params.remainingBytes
     }
 
     /// What the signature covers, RFC 8422 §5.4: `client_random + server_random +
-    /// ServerECDHParams`, built in one array.
+    /// ServerECDHParams`, in one array sized up front.
     public func signedContent(clientRandom: [UInt8], serverRandom: [UInt8]) -> [UInt8] {
+        let params = signedParams
         var content = [UInt8]()
-        content.reserveCapacity(clientRandom.count + serverRandom.count + 4 + publicKey.count)
+        content.reserveCapacity(clientRandom.count + serverRandom.count + params.count)
         content.append(contentsOf: clientRandom)
         content.append(contentsOf: serverRandom)
-        appendSignedParams(to: &content)
+        content.append(contentsOf: params)
         return content
-    }
-
-    /// Appends the ServerECDHParams bytes (a point is at most 255 bytes: longer ones are cut, as
-    /// the 8-bit length prefix would be).
-    private func appendSignedParams(to bytes: inout [UInt8]) {
-        let point = publicKey.prefix(255)
-        bytes.reserveCapacity(bytes.count + 4 + point.count)
-        bytes.append(curveType)
-        bytes.append(UInt8(truncatingIfNeeded: group.rawValue >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: group.rawValue))
-        bytes.append(UInt8(truncatingIfNeeded: point.count))
-        bytes.append(contentsOf: point)
     }
 }
