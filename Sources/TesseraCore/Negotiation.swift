@@ -10,11 +10,9 @@ enum Negotiation {
         configured: [CipherSuiteParameters],
         key: SigningKey
     ) -> CipherSuiteParameters? {
-        // As in firstCommon: a set only for long lists.
-        let offeredSet = offered.count * configured.count > 256 ? Set(offered) : nil
+        let offeredSuites = ListLookup(offered, probes: configured.count)
         return configured.first { parameters in
-            (offeredSet?.contains(parameters.suite) ?? offered.contains(parameters.suite))
-                && keyServes(key, parameters.keyExchange)
+            offeredSuites.contains(parameters.suite) && keyServes(key, parameters.keyExchange)
         }
     }
 
@@ -43,17 +41,29 @@ enum Negotiation {
     }
 
     /// First of ours the peer also lists (ours in preference order).
-    /// Short lists (the usual hello) are compared directly, with no set to allocate and hash;
-    /// long ones through a set, so a hostile list costs linear time.
     static func firstCommon<T: Hashable>(ours: [T], theirs: [T]) -> T? {
-        if ours.count * theirs.count <= 256 {
-            return ours.first { theirs.contains($0) }
-        }
-        let theirSet = Set(theirs)
-        return ours.first { theirSet.contains($0) }
+        let theirList = ListLookup(theirs, probes: ours.count)
+        return ours.first { theirList.contains($0) }
     }
 
     static let implementedGroups: Set<NamedGroup> = [.x25519, .secp256r1, .secp384r1]
+}
+
+/// Membership in a peer's list, asked `probes` times. Short lists (the usual hello) are scanned
+/// directly, with no set to allocate and hash; long (hostile) ones go through a set, so the cost
+/// stays linear in the list rather than lists x probes.
+struct ListLookup<T: Hashable> {
+    private let list: [T]
+    private let set: Set<T>?
+
+    init(_ list: [T], probes: Int) {
+        self.list = list
+        set = list.count * probes > 256 ? Set(list) : nil
+    }
+
+    func contains(_ element: T) -> Bool {
+        set?.contains(element) ?? list.contains(element)
+    }
 }
 
 extension Array where Element == Extension {

@@ -58,20 +58,13 @@ enum Server13Start {
             throw TLSError(.missingExtension, "ClientHello without key_share")
         }
         // RFC 8446 §4.2.8: no two shares for one group, and only groups it supports.
-        // Pairwise for the usual one or two shares; sets for long (hostile) lists, which would
-        // otherwise cost shares x groups comparisons.
-        let wellFormed: Bool
-        if clientShares.count <= 8 {
-            wellFormed = clientShares.indices.allSatisfy { index in
-                !clientShares[..<index].contains { $0.group == clientShares[index].group }
-                    && clientGroups.contains(clientShares[index].group)
-            }
-        } else {
-            let offered = Set(clientGroups)
-            wellFormed = Set(clientShares.map(\.group)).count == clientShares.count
-                && clientShares.allSatisfy { offered.contains($0.group) }
-        }
-        guard wellFormed else {
+        // Both checks stay linear for long (hostile) lists: a set past a few shares, and
+        // ListLookup for the groups.
+        let distinct = clientShares.count <= 8
+            ? clientShares.indices.allSatisfy { index in !clientShares[..<index].contains { $0.group == clientShares[index].group } }
+            : Set(clientShares.map(\.group)).count == clientShares.count
+        let listedGroups = ListLookup(clientGroups, probes: clientShares.count)
+        guard distinct, clientShares.allSatisfy({ listedGroups.contains($0.group) }) else {
             throw TLSError(.illegalParameter, "bad key_share list")
         }
 
