@@ -110,6 +110,27 @@ final class MalformedTests: XCTestCase {
         assertWireError(.duplicateExtension) { _ = try ExtensionList.decode(&block, context: .serverHello) }
     }
 
+    /// The duplicate check in each of its modes: types below 64 (a bitmask), a few others (a list),
+    /// and many others (a set), in a ClientHello as a hostile peer could send it.
+    func testDuplicateExtensionInEveryRangeOfTypes() throws {
+        func empty(_ type: UInt16) -> [UInt8] { [UInt8(type >> 8), UInt8(type & 0xFF), 0x00, 0x00] }
+        let high: [UInt16] = (0..<40).map { 0x1000 + $0 * 0x0101 }  // unknown types, none below 64
+        for count in [1, 16, 17, 40] {
+            let distinct = empty(0x0017) + high.prefix(count).flatMap(empty)
+            let decoded = try ClientHello(decoding: buffer(clientHelloBody(extensions: distinct)))
+            XCTAssertEqual(decoded.extensions.count, count + 1, "\(count) distinct high types")
+            for repeated in [UInt16(0x0017), high[0], high[count - 1]] {
+                assertWireError(.duplicateExtension) {
+                    _ = try ClientHello(decoding: buffer(self.clientHelloBody(extensions: distinct + empty(repeated))))
+                }
+            }
+        }
+        // Type 63, the last bit of the mask, and 64, the first type past it.
+        XCTAssertEqual(try ClientHello(decoding: buffer(clientHelloBody(extensions: empty(63) + empty(64)))).extensions.count, 2)
+        assertWireError(.duplicateExtension) { _ = try ClientHello(decoding: buffer(self.clientHelloBody(extensions: empty(63) + empty(63)))) }
+        assertWireError(.duplicateExtension) { _ = try ClientHello(decoding: buffer(self.clientHelloBody(extensions: empty(64) + empty(64)))) }
+    }
+
     func testPreSharedKeyMustBeLastInClientHello() throws {
         let psk: [UInt8] =
             [0x00, 0x29, 0x00, 0x2F]  // type, length 47

@@ -10,7 +10,7 @@ import NIOCore
 /// } ProtocolNameList;
 /// ```
 extension Extension {
-    static func decodeALPN(_ body: inout ByteBuffer, context: ExtensionContext) throws(WireError) -> [[UInt8]] {
+    static func decodeALPN(_ body: inout WireReader, context: ExtensionContext) throws(WireError) -> [[UInt8]] {
         var list = try body.readLengthPrefixed16("protocol_name_list", min: 2)
         var protocols: [[UInt8]] = []
         while list.readableBytes > 0 {

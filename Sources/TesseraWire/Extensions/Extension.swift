@@ -88,6 +88,13 @@ public enum Extension: Sendable, Hashable {
     /// Decodes one `extension_data`; `body` must be consumed exactly (.trailingBytes otherwise).
     public init(decoding type: ExtensionType, body: ByteBuffer, context: ExtensionContext) throws(WireError) {
         var body = body
+        self = try body.withWireReader { reader throws(WireError) in
+            try Extension(decoding: type, reader: reader, context: context)
+        }
+    }
+
+    init(decoding type: ExtensionType, reader: WireReader, context: ExtensionContext) throws(WireError) {
+        var body = reader
         let decoded: Extension?
         switch type {
         case .serverName: decoded = try Self.decodeServerName(&body)

@@ -13,18 +13,21 @@ public enum ExtensionList {
     /// check that it is the last extension and otherwise fail the handshake with an illegal_parameter
     /// alert"), so that the binders can cover everything before them: `.invalidValue` otherwise.
     public static func decode(_ buffer: inout ByteBuffer, context: ExtensionContext) throws(WireError) -> [Extension] {
-        var block = try buffer.readLengthPrefixed16("extensions")
+        try buffer.withWireReader { reader throws(WireError) in try decode(&reader, context: context) }
+    }
+
+    static func decode(_ reader: inout WireReader, context: ExtensionContext) throws(WireError) -> [Extension] {
+        var block = try reader.readLengthPrefixed16("extensions")
         var extensions: [Extension] = []
-        // Sized for a typical block up front (every extension takes at least 4 bytes) so the set
-        // does not regrow on every handshake; a bigger block still grows it as needed.
-        var seen = Set<UInt16>(minimumCapacity: min(block.readableBytes / 4, 32))
+        extensions.reserveCapacity(min(block.readableBytes / 4, 32))
+        var seen = ExtensionTypeSet()
         var sawPreSharedKey = false
         while block.readableBytes > 0 {
             let type = ExtensionType(try block.readUInt16("extension_type"))
             let body = try block.readLengthPrefixed16("\(type) extension_data")
             // RFC 8446 §4.2 / RFC 5246 §7.4.1.4: "There MUST NOT be more than one extension of the same
             // type in a given extension block."
-            guard seen.insert(type.rawValue).inserted else {
+            guard seen.insert(type.rawValue) else {
                 throw WireError(.duplicateExtension, "\(type) appears twice")
             }
             // RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello.
@@ -32,7 +35,7 @@ public enum ExtensionList {
                 throw WireError(.invalidValue, "pre_shared_key is not the last ClientHello extension")
             }
             if type == .preSharedKey { sawPreSharedKey = true }
-            extensions.append(try Extension(decoding: type, body: body, context: context))
+            extensions.append(try Extension(decoding: type, reader: body, context: context))
         }
         return extensions
     }
@@ -43,5 +46,34 @@ public enum ExtensionList {
                 ext.encode(into: &block)
             }
         }
+    }
+}
+
+/// The extension types seen so far in one block, for the duplicate check. Types below 64 (every
+/// extension this library knows except renegotiation_info) are bits of one word; the few others
+/// (renegotiation_info, GREASE, private types) are scanned in a short list, and a block with more
+/// than 16 of them, which only a hostile peer sends, switches to a set so the check stays linear.
+struct ExtensionTypeSet {
+    private var low: UInt64 = 0
+    private var others: [UInt16] = []
+    private var otherSet: Set<UInt16>?
+
+    /// Inserts `type`; false if it was already there.
+    mutating func insert(_ type: UInt16) -> Bool {
+        if type < 64 {
+            let bit = UInt64(1) << type
+            defer { low |= bit }
+            return low & bit == 0
+        }
+        if otherSet != nil {
+            return otherSet?.insert(type).inserted ?? false
+        }
+        if others.contains(type) { return false }
+        others.append(type)
+        if others.count > 16 {
+            otherSet = Set(others)
+            others = []
+        }
+        return true
     }
 }

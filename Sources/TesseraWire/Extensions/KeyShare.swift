@@ -17,7 +17,7 @@ public struct KeyShareEntry: Sendable, Hashable {
         self.keyExchange = keyExchange
     }
 
-    init(decoding buffer: inout ByteBuffer) throws(WireError) {
+    init(decoding buffer: inout WireReader) throws(WireError) {
         self.group = NamedGroup(try buffer.readUInt16("KeyShareEntry group"))
         self.keyExchange = try buffer.readLengthPrefixed16("key_exchange", min: 1).remainingBytes
     }
@@ -45,7 +45,7 @@ public struct KeyShareEntry: Sendable, Hashable {
 /// } KeyShareServerHello;
 /// ```
 extension Extension {
-    static func decodeKeyShare(_ body: inout ByteBuffer, context: ExtensionContext) throws(WireError) -> Extension? {
+    static func decodeKeyShare(_ body: inout WireReader, context: ExtensionContext) throws(WireError) -> Extension? {
         switch context {
         case .clientHello:
             var list = try body.readLengthPrefixed16("client_shares")

@@ -50,7 +50,7 @@ public struct OfferedPSKs: Sendable, Hashable {
         2 + binders.reduce(0) { $0 + 1 + min($1.count, 0xFF) }
     }
 
-    init(decoding body: inout ByteBuffer) throws(WireError) {
+    init(decoding body: inout WireReader) throws(WireError) {
         var identityList = try body.readLengthPrefixed16("identities", min: 7)
         var identities: [PSKIdentity] = []
         while identityList.readableBytes > 0 {
@@ -88,7 +88,7 @@ public struct OfferedPSKs: Sendable, Hashable {
 }
 
 extension Extension {
-    static func decodePreSharedKey(_ body: inout ByteBuffer, context: ExtensionContext) throws(WireError) -> Extension? {
+    static func decodePreSharedKey(_ body: inout WireReader, context: ExtensionContext) throws(WireError) -> Extension? {
         switch context {
         case .clientHello:
             return .preSharedKeyOffered(try OfferedPSKs(decoding: &body))

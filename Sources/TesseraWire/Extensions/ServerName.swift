@@ -23,7 +23,7 @@ import NIOCore
 ///
 /// A server acknowledges with an empty `extension_data` (RFC 6066 §3), decoded as `[]`.
 extension Extension {
-    static func decodeServerName(_ body: inout ByteBuffer) throws(WireError) -> Extension? {
+    static func decodeServerName(_ body: inout WireReader) throws(WireError) -> Extension? {
         guard body.readableBytes > 0 else { return .serverName([]) }
         let original = body
         var list = try body.readLengthPrefixed16("server_name_list", min: 1)

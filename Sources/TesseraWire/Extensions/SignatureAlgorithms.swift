@@ -9,13 +9,13 @@ import NIOCore
 /// } SignatureSchemeList;
 /// ```
 extension Extension {
-    static func decodeSchemeList(_ body: inout ByteBuffer, _ field: String) throws(WireError) -> [SignatureScheme] {
+    static func decodeSchemeList(_ body: inout WireReader, _ field: String) throws(WireError) -> [SignatureScheme] {
         var list = try body.readLengthPrefixed16(field, min: 2, max: 0xFFFE)
         return try decodeSchemes(&list, field)
     }
 
     /// The list's contents, shared with CertificateRequest12's `supported_signature_algorithms`.
-    static func decodeSchemes(_ list: inout ByteBuffer, _ field: String) throws(WireError) -> [SignatureScheme] {
+    static func decodeSchemes(_ list: inout WireReader, _ field: String) throws(WireError) -> [SignatureScheme] {
         guard list.readableBytes % 2 == 0 else {
             throw WireError(.invalidLength, "\(field): odd length \(list.readableBytes)")
         }

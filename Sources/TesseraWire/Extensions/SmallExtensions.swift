@@ -10,7 +10,7 @@ import NIOCore
 /// } RenegotiationInfo;
 /// ```
 extension Extension {
-    static func decodeRenegotiationInfo(_ body: inout ByteBuffer) throws(WireError) -> [UInt8] {
+    static func decodeRenegotiationInfo(_ body: inout WireReader) throws(WireError) -> [UInt8] {
         try body.readLengthPrefixed8("renegotiated_connection").remainingBytes
     }
 
@@ -27,7 +27,7 @@ extension Extension {
 /// } PskKeyExchangeModes;
 /// ```
 extension Extension {
-    static func decodePSKModes(_ body: inout ByteBuffer) throws(WireError) -> [PskKeyExchangeMode] {
+    static func decodePSKModes(_ body: inout WireReader) throws(WireError) -> [PskKeyExchangeMode] {
         let list = try body.readLengthPrefixed8("ke_modes", min: 1)
         return list.readableBytesView.map(PskKeyExchangeMode.init(_:))
     }
@@ -53,7 +53,7 @@ extension Extension {
 /// } EarlyDataIndication;
 /// ```
 extension Extension {
-    static func decodeEarlyData(_ body: inout ByteBuffer, context: ExtensionContext) throws(WireError) -> Extension? {
+    static func decodeEarlyData(_ body: inout WireReader, context: ExtensionContext) throws(WireError) -> Extension? {
         switch context {
         case .clientHello, .encryptedExtensions:
             return .earlyData(maxEarlyDataSize: nil)
@@ -73,7 +73,7 @@ extension Extension {
 /// } Cookie;
 /// ```
 extension Extension {
-    static func decodeCookie(_ body: inout ByteBuffer) throws(WireError) -> [UInt8] {
+    static func decodeCookie(_ body: inout WireReader) throws(WireError) -> [UInt8] {
         try body.readLengthPrefixed16("cookie", min: 1).remainingBytes
     }
 
@@ -92,7 +92,7 @@ extension Extension {
 /// } CertificateAuthoritiesExtension;
 /// ```
 extension Extension {
-    static func decodeCertificateAuthorities(_ body: inout ByteBuffer) throws(WireError) -> [[UInt8]] {
+    static func decodeCertificateAuthorities(_ body: inout WireReader) throws(WireError) -> [[UInt8]] {
         var list = try body.readLengthPrefixed16("authorities", min: 3)
         var names: [[UInt8]] = []
         while list.readableBytes > 0 {
@@ -113,7 +113,7 @@ extension Extension {
 /// padding (RFC 7685 §3): `extension_data` is zero bytes of any length. RFC 7685 §3 says the server
 /// MUST NOT check they are zero, so non-zero padding is kept verbatim as `.unknown`, not rejected.
 extension Extension {
-    static func decodePadding(_ body: inout ByteBuffer) -> Extension? {
+    static func decodePadding(_ body: inout WireReader) -> Extension? {
         guard body.readableBytesView.allSatisfy({ $0 == 0 }) else { return nil }
         let count = body.readableBytes
         body.moveReaderIndex(forwardBy: count)

@@ -13,7 +13,7 @@ import NIOCore
 /// } ECPointFormatList;
 /// ```
 extension Extension {
-    static func decodeNamedGroupList(_ body: inout ByteBuffer) throws(WireError) -> [NamedGroup] {
+    static func decodeNamedGroupList(_ body: inout WireReader) throws(WireError) -> [NamedGroup] {
         var list = try body.readLengthPrefixed16("named_group_list", min: 2)
         guard list.readableBytes % 2 == 0 else {
             throw WireError(.invalidLength, "named_group_list: odd length \(list.readableBytes)")
@@ -32,7 +32,7 @@ extension Extension {
         }
     }
 
-    static func decodeECPointFormats(_ body: inout ByteBuffer) throws(WireError) -> [ECPointFormat] {
+    static func decodeECPointFormats(_ body: inout WireReader) throws(WireError) -> [ECPointFormat] {
         let list = try body.readLengthPrefixed8("ec_point_format_list", min: 1)
         return list.readableBytesView.map(ECPointFormat.init(_:))
     }

@@ -15,7 +15,7 @@ import NIOCore
 /// ```
 extension Extension {
     static func decodeSupportedVersions(
-        _ body: inout ByteBuffer, context: ExtensionContext
+        _ body: inout WireReader, context: ExtensionContext
     ) throws(WireError) -> Extension? {
         switch context {
         case .clientHello:

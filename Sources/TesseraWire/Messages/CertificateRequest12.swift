@@ -37,7 +37,9 @@ public struct CertificateRequest12: Sendable, Hashable {
         var body = body
         self.certificateTypes = try body.readLengthPrefixed8("certificate_types", min: 1).remainingBytes
         var schemes = try body.readLengthPrefixed16("supported_signature_algorithms", min: 2, max: 0xFFFE)
-        self.signatureSchemes = try Extension.decodeSchemes(&schemes, "supported_signature_algorithms")
+        self.signatureSchemes = try schemes.withWireReader { list throws(WireError) in
+            try Extension.decodeSchemes(&list, "supported_signature_algorithms")
+        }
         var names = try body.readLengthPrefixed16("certificate_authorities")
         var authorities: [[UInt8]] = []
         while names.readableBytes > 0 {

@@ -43,6 +43,13 @@ public struct ClientHello: Sendable, Hashable {
 
     public init(decoding body: ByteBuffer) throws(WireError) {
         var body = body
+        self = try body.withWireReader { (reader: inout WireReader) throws(WireError) -> ClientHello in
+            try ClientHello(reading: &reader)
+        }
+    }
+
+    /// Decoded from borrowed bytes: the peer's first message, on every handshake (`WireReader`).
+    init(reading body: inout WireReader) throws(WireError) {
         self.legacyVersion = ProtocolVersion(try body.readUInt16("legacy_version"))
         self.random = try body.readFixedBytes(32, "random")
         self.sessionID = try body.readLengthPrefixed8("legacy_session_id", max: 32).remainingBytes
