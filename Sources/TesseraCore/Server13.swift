@@ -440,28 +440,36 @@ struct ServerConnected13: Sendable {
         let resumptionKey = HMACKey(secrets.resumptionMasterSecret, hash: parameters.hash)
         let perTicket = 4 + TicketSealing.ivLength
         let random = SecureRandom.bytes(count * perTicket)
+        var nonces: [[UInt8]] = [], variants: [(masterSecret: [UInt8], ticketAgeAdd: UInt32?)] = []
+        nonces.reserveCapacity(count)
+        variants.reserveCapacity(count)
         for index in 0..<count {
             let nonce = withUnsafeBytes(of: UInt64(ticketsSent).bigEndian) { Array($0) }
             ticketsSent += 1
-            let psk = KeySchedule13.resumptionPSK(keyed: resumptionKey, nonce: nonce)
+            let ageAdd = random.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: index * perTicket, as: UInt32.self)) }
+            nonces.append(nonce)
+            variants.append((KeySchedule13.resumptionPSK(keyed: resumptionKey, nonce: nonce), ageAdd))
+        }
+        // One session for the batch; the tickets differ only in PSK and ticket_age_add, so its
+        // other fields are encoded once (`derEncoded(variants:)`).
+        let session = SessionState(
+            version: .tls13, cipherSuite: parameters.suite, sessionID: [], masterSecret: [],
+            time: original?.time ?? now.wholeSeconds,
+            timeout: original?.timeout ?? lifetime,
+            // The client's certificate goes with the session, so a resumption can name it.
+            peerCertificate: original?.peerCertificate ?? ServerClientAuth.sessionPeer(summary.peerCertificates),
+            sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
+            verifyResult: original?.verifyResult ?? summary.verification?.code,
+            hostname: summary.serverName, extendedMasterSecret: true,
+            maxEarlyData: ctx.configuration.maxEarlyData > 0 ? ctx.configuration.maxEarlyData : nil,
+            alpn: summary.alpn.map { Array($0.utf8) })
+        let earlyData: [Extension] = ctx.configuration.maxEarlyData > 0 ? [.earlyData(maxEarlyDataSize: ctx.configuration.maxEarlyData)] : []
+        for (index, state) in session.derEncoded(variants: variants).enumerated() {
             let start = index * perTicket
-            let ageAdd = random.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
             let iv = Array(random[(start + 4)..<(start + perTicket)])
-            let session = SessionState(
-                version: .tls13, cipherSuite: parameters.suite, sessionID: [], masterSecret: psk,
-                time: original?.time ?? now.wholeSeconds,
-                timeout: original?.timeout ?? lifetime,
-                // The client's certificate goes with the session, so a resumption can name it.
-                peerCertificate: original?.peerCertificate ?? ServerClientAuth.sessionPeer(summary.peerCertificates),
-                sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
-                verifyResult: original?.verifyResult ?? summary.verification?.code,
-                hostname: summary.serverName, extendedMasterSecret: true, ticketAgeAdd: ageAdd,
-                maxEarlyData: ctx.configuration.maxEarlyData > 0 ? ctx.configuration.maxEarlyData : nil,
-                alpn: summary.alpn.map { Array($0.utf8) })
-            let earlyData: [Extension] = ctx.configuration.maxEarlyData > 0 ? [.earlyData(maxEarlyDataSize: ctx.configuration.maxEarlyData)] : []
             tickets.append(NewSessionTicket13(
-                lifetime: lifetime, ageAdd: ageAdd, nonce: nonce,
-                ticket: TicketSealing.seal(session.derEncoded(), key: key, iv: iv), extensions: earlyData))
+                lifetime: lifetime, ageAdd: variants[index].ticketAgeAdd ?? 0, nonce: nonces[index],
+                ticket: TicketSealing.seal(state, key: key, iv: iv), extensions: earlyData))
         }
         return tickets
     }

@@ -242,12 +242,60 @@ extension SessionState {
         // swift-asn1's own `appendConstructedNode` for every length form.
         var fields = DER.Serializer()
         do {
-            try serializeFields(into: &fields)
+            try serializeHead(into: &fields)
+            try Self.serializeMasterKey(masterSecret, into: &fields)
+            try serializeMiddle(into: &fields)
+            try Self.serializeTicketAgeAdd(ticketAgeAdd, into: &fields)
+            try serializeTail(into: &fields)
         } catch {
             // Integer and OCTET STRING serialization cannot fail; swift-asn1 only declares `throws`.
             return []
         }
         return Self.derSequence(containing: fields.serializedBytes)
+    }
+
+    /// The DER of this session once for each of `variants`, each in place of this session's own
+    /// master secret and ticket_age_add: a server's batch of TLS 1.3 tickets, which differ only
+    /// in those two fields (RFC 8446 §4.6.1: a PSK and an age_add per ticket). The other fields are
+    /// serialized once for the whole batch. Element i equals the `derEncoded()` of this session
+    /// with variant i's values (a test checks it).
+    public func derEncoded(variants: [(masterSecret: [UInt8], ticketAgeAdd: UInt32?)]) -> [[UInt8]] {
+        // Two serializers for the whole batch: the shared parts back to back, then every
+        // variant's two fields back to back; the offsets say where each part ends.
+        var shared = DER.Serializer(), varying = DER.Serializer()
+        var ends: [(masterKey: Int, ageAdd: Int)] = []
+        ends.reserveCapacity(variants.count)
+        let headEnd: Int, middleEnd: Int
+        do {
+            try serializeHead(into: &shared)
+            headEnd = shared.serializedBytes.count
+            try serializeMiddle(into: &shared)
+            middleEnd = shared.serializedBytes.count
+            try serializeTail(into: &shared)
+            for variant in variants {
+                try Self.serializeMasterKey(variant.masterSecret, into: &varying)
+                let masterKeyEnd = varying.serializedBytes.count
+                try Self.serializeTicketAgeAdd(variant.ticketAgeAdd, into: &varying)
+                ends.append((masterKeyEnd, varying.serializedBytes.count))
+            }
+        } catch {
+            return variants.map { _ in [] }
+        }
+        let sharedBytes = shared.serializedBytes, varyingBytes = varying.serializedBytes
+        var start = 0
+        return ends.map { end in
+            defer { start = end.ageAdd }
+            let length = sharedBytes.count + end.ageAdd - start
+            var encoded = [UInt8]()
+            encoded.reserveCapacity(length + 6)
+            Self.appendDERHeader(0x30, length: length, to: &encoded)
+            encoded += sharedBytes[..<headEnd]
+            encoded += varyingBytes[start..<end.masterKey]
+            encoded += sharedBytes[headEnd..<middleEnd]
+            encoded += varyingBytes[end.masterKey..<end.ageAdd]
+            encoded += sharedBytes[middleEnd...]
+            return encoded
+        }
     }
 
     /// A SEQUENCE (X.690 §8.9: universal 16, constructed, identifier octet 0x30) around `content`.
@@ -274,14 +322,22 @@ extension SessionState {
         }
     }
 
-    /// The SEQUENCE's fields, in OpenSSL's order.
-    private func serializeFields(into out: inout DER.Serializer) throws {
+    // The SEQUENCE's fields, in OpenSSL's order, in the parts `derEncoded(variants:)` keeps apart:
+    // head, master_key, middle, [14] ticket_age_add, tail.
+
+    private func serializeHead(into out: inout DER.Serializer) throws {
         try out.serialize(Self.asn1Version)
         try out.serialize(Int32(version.rawValue))
         try out.serialize(ASN1OctetString(contentBytes: [UInt8(cipherSuite.rawValue >> 8), UInt8(cipherSuite.rawValue & 0xFF)][...]))
         try out.serialize(ASN1OctetString(contentBytes: sessionID[...]))
-        try out.serialize(ASN1OctetString(contentBytes: masterSecret[...]))
+    }
 
+    private static func serializeMasterKey(_ masterSecret: [UInt8], into out: inout DER.Serializer) throws {
+        try out.serialize(ASN1OctetString(contentBytes: masterSecret[...]))
+    }
+
+    /// [1] time to [13] flags.
+    private func serializeMiddle(into out: inout DER.Serializer) throws {
         // The zero checks below mirror OpenSSL's ZINT/ZUINT templates, which omit zeros.
         let seconds = Self.wholeSeconds(time)
         if seconds != 0 {
@@ -323,9 +379,17 @@ extension SessionState {
         if extendedMasterSecret {
             try out.serialize(Self.extendedMasterSecretFlag, explicitlyTaggedWithTagNumber: Tag.flags.rawValue, tagClass: .contextSpecific)
         }
+    }
+
+    /// [14], omitted when zero (ZUINT).
+    private static func serializeTicketAgeAdd(_ ticketAgeAdd: UInt32?, into out: inout DER.Serializer) throws {
         if let ticketAgeAdd, ticketAgeAdd != 0 {
             try out.serialize(ticketAgeAdd, explicitlyTaggedWithTagNumber: Tag.ticketAgeAdd.rawValue, tagClass: .contextSpecific)
         }
+    }
+
+    /// [15] max_early_data to [19] kex_group.
+    private func serializeTail(into out: inout DER.Serializer) throws {
         if let maxEarlyData, maxEarlyData != 0 {
             try out.serialize(maxEarlyData, explicitlyTaggedWithTagNumber: Tag.maxEarlyData.rawValue, tagClass: .contextSpecific)
         }

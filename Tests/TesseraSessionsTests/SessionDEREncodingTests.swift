@@ -1,11 +1,12 @@
 import Foundation
 import SwiftASN1
+import TesseraWire
 @testable import TesseraSessions
 import XCTest
 
-/// The two DER headers `SessionState.derEncoded()` writes itself (the outer SEQUENCE and the
-/// [3] peer certificate) against swift-asn1's own constructed-node encoding.
-final class DERHeaderTests: XCTestCase {
+/// What `SessionState`'s DER encoder does besides calling swift-asn1: the two headers it writes
+/// itself (the outer SEQUENCE and the [3] peer certificate), and the batch encoding of tickets.
+final class SessionDEREncodingTests: XCTestCase {
     /// Both sides of every length-form boundary: short form, one, two and three length octets.
     static let lengths = [0, 1, 2, 100, 127, 128, 129, 200, 255, 256, 257, 1000, 65_535, 65_536, 70_000]
 
@@ -48,5 +49,35 @@ final class DERHeaderTests: XCTestCase {
                 XCTAssertEqual(encoded.first, 0x30)
             }
         }
+    }
+
+    /// A batch encodes each variant exactly as the session with that variant's fields would,
+    /// whatever the other fields hold, including an age_add of zero (omitted) and none.
+    func testBatchEncodingEqualsEachSessionsOwnEncoding() throws {
+        let variants: [(masterSecret: [UInt8], ticketAgeAdd: UInt32?)] = [
+            ([UInt8](repeating: 1, count: 32), 0x8000_0000), ([UInt8](repeating: 2, count: 48), 0),
+            ([UInt8](repeating: 3, count: 32), nil), ([UInt8](repeating: 4, count: 200), 7),
+        ]
+        var bases = [
+            SessionState(
+                version: .tls13, cipherSuite: .tlsAES128GCMSHA256, masterSecret: [],
+                time: Date(timeIntervalSince1970: 1_800_000_000), timeout: 604_800, sessionIDContext: [9, 9],
+                hostname: "example.com", extendedMasterSecret: true, maxEarlyData: 16_384, alpn: Array("h2".utf8)),
+            SessionState(version: .tls12, cipherSuite: CipherSuite(0xC02B), masterSecret: [5], time: Date(timeIntervalSince1970: 0), timeout: 0),
+        ]
+        bases.append(SessionState(
+            version: .tls13, cipherSuite: .tlsAES256GCMSHA384, sessionID: [1, 2, 3], masterSecret: [], time: Date(timeIntervalSince1970: 5),
+            timeout: 1, verifyResult: 18, ticketLifetimeHint: 300, ticket: [UInt8](repeating: 6, count: 300), keyExchangeGroup: .x25519))
+        for (baseIndex, base) in bases.enumerated() {
+            let batch = base.derEncoded(variants: variants)
+            XCTAssertEqual(batch.count, variants.count)
+            for (index, variant) in variants.enumerated() {
+                var single = base
+                single.masterSecret = variant.masterSecret
+                single.ticketAgeAdd = variant.ticketAgeAdd
+                XCTAssertEqual(batch[index], single.derEncoded(), "base \(baseIndex), variant \(index)")
+            }
+        }
+        XCTAssertTrue(bases[0].derEncoded(variants: []).isEmpty)
     }
 }
