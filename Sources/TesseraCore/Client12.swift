@@ -121,16 +121,15 @@ enum ClientHelloBuilder {
     }
 
     static func make(_ ctx: ClientContext, renegotiation: RenegotiationContext? = nil, retry: Retry? = nil) throws(TLSError) -> (ClientHello, ClientOffer) {
-        let configuration = ctx.configuration
         // RFC 8446 §4.2.1: TLS 1.3 is offered through supported_versions, never in a renegotiation.
-        let offers13 = configuration.maximumVersion == .tls13 && renegotiation == nil
-        let offers12 = configuration.minimumVersion.rawValue <= ProtocolVersion.tls12.rawValue
-        let suites = offers12 ? configuration.tls12Suites : []
-        let suites13 = offers13 ? configuration.tls13Suites : []
+        let offers13 = ctx.configuration.maximumVersion == .tls13 && renegotiation == nil
+        let offers12 = ctx.configuration.minimumVersion.rawValue <= ProtocolVersion.tls12.rawValue
+        let suites = offers12 ? ctx.configuration.tls12Suites : []
+        let suites13 = offers13 ? ctx.configuration.tls13Suites : []
         guard !suites.isEmpty || !suites13.isEmpty else {
             throw TLSError(.internalError, "no usable cipher suite configured")
         }
-        let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
+        let groups = ctx.configuration.implementedGroups
         guard !groups.isEmpty else { throw TLSError(.internalError, "no usable group configured") }
 
         var extensions: [Extension] = []
@@ -139,19 +138,19 @@ enum ClientHelloBuilder {
         }
         extensions.append(.supportedGroups(groups))
         if offers12 { extensions.append(.ecPointFormats([.uncompressed])) }
-        extensions.append(.signatureAlgorithms(configuration.signatureSchemes))
-        if !configuration.alpnProtocols.isEmpty {
-            extensions.append(.alpn(configuration.alpnProtocols.map { Array($0.utf8) }))
+        extensions.append(.signatureAlgorithms(ctx.configuration.signatureSchemes))
+        if !ctx.configuration.alpnProtocols.isEmpty {
+            extensions.append(.alpn(ctx.configuration.alpnProtocols.map { Array($0.utf8) }))
         }
         // RFC 5077 §3.4: a stored ticket goes in the extension, with a fresh session ID so the
         // server's echo says "resumed"; a session without a ticket is offered by its ID.
         let session = renegotiation == nil && retry == nil && offers12
             ? ctx.session.flatMap { offerable($0, suites: suites) } : nil
         var sessionID: [UInt8] = []
-        if configuration.sessionTickets, offers12 {
+        if ctx.configuration.sessionTickets, offers12 {
             if let ticket = session?.ticket, !ticket.isEmpty {
                 extensions.append(.sessionTicket(ticket))
-                if configuration.ticketSessionID { sessionID = SecureRandom.bytes(32) }
+                if ctx.configuration.ticketSessionID { sessionID = SecureRandom.bytes(32) }
             } else {
                 extensions.append(.sessionTicket([]))
             }
@@ -159,7 +158,7 @@ enum ClientHelloBuilder {
         if let session, session.ticket?.isEmpty ?? true, !session.sessionID.isEmpty {
             sessionID = session.sessionID
         }
-        if offers12, configuration.extendedMasterSecret || session?.extendedMasterSecret == true {
+        if offers12, ctx.configuration.extendedMasterSecret || session?.extendedMasterSecret == true {
             extensions.append(.extendedMasterSecret)
         }
         if offers12 {
@@ -176,7 +175,7 @@ enum ClientHelloBuilder {
             let group = retry?.group ?? groups[0]
             keyShares = [try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: group) }]
             extensions.append(.keyShareOffered(keyShares.map { KeyShareEntry(group: $0.group, keyExchange: $0.publicKeyBytes) }))
-            extensions.append(.pskKeyExchangeModes(configuration.pskModesToOffer))
+            extensions.append(.pskKeyExchangeModes(ctx.configuration.pskModesToOffer))
             if let cookie = retry?.cookie { extensions.append(.cookie(cookie)) }
             if sessionID.isEmpty { sessionID = SecureRandom.bytes(32) }
         }
@@ -185,7 +184,7 @@ enum ClientHelloBuilder {
         if let previous = retry?.previous { sessionID = previous.sessionID }
 
         // RFC 8446 §4.2.11: a stored TLS 1.3 ticket is offered as a PSK, last of all extensions.
-        let psk = offers13 ? (retry?.previous.psk ?? ctx.session.flatMap { PSKOffer(session: $0, suites: suites13, now: configuration.clock.now()) }) : nil
+        let psk = offers13 ? (retry?.previous.psk ?? ctx.session.flatMap { PSKOffer(session: $0, suites: suites13, now: ctx.configuration.clock.now()) }) : nil
         // RFC 8446 §4.2.10: early data only with the first PSK, on the first hello, and only as
         // much as the ticket allows.
         let sendsEarlyData = psk != nil && retry == nil && ctx.earlyData.map { $0.readableBytes > 0 } == true
@@ -215,10 +214,10 @@ enum ClientHelloBuilder {
             sessionID: sessionID,
             suites: suites,
             groups: groups,
-            signatureSchemes: configuration.signatureSchemes,
+            signatureSchemes: ctx.configuration.signatureSchemes,
             extensions: Set(extensions.map(\.type)),
             serverName: ctx.serverName,
-            alpn: configuration.alpnProtocols,
+            alpn: ctx.configuration.alpnProtocols,
             session: session,
             renegotiation: renegotiation,
             suites13: suites13,

@@ -62,11 +62,10 @@ struct WaitClientHello: Sendable {
     }
 
     private func respond(to hello: ClientHello, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
-        let configuration = ctx.configuration
-        guard let chain = configuration.certificateChain, let key = configuration.privateKey else {
+        guard let chain = ctx.configuration.certificateChain, let key = ctx.configuration.privateKey else {
             throw TLSError(.internalError, "server has no certificate and key")
         }
-        if try negotiateVersion(hello, configuration) == .tls13 {
+        if try negotiateVersion(hello, ctx.configuration) == .tls13 {
             return try Server13Start.respond(to: hello, raw, retried: nil, &ctx)
         }
 
@@ -108,7 +107,7 @@ struct WaitClientHello: Sendable {
                 serverName = names.first
             case .extendedMasterSecret:
                 clientOffersEMS = true
-                extendedMasterSecret = configuration.extendedMasterSecret
+                extendedMasterSecret = ctx.configuration.extendedMasterSecret
             case .sessionTicket(let ticket):
                 offeredTicket = ticket
             case .ecPointFormats(let formats):
@@ -124,7 +123,7 @@ struct WaitClientHello: Sendable {
                 continue
             }
         }
-        if configuration.requireExtendedMasterSecret, !extendedMasterSecret {
+        if ctx.configuration.requireExtendedMasterSecret, !extendedMasterSecret {
             throw TLSError(.handshakeFailure, "client does not support extended master secret")
         }
         if renegotiation != nil, !secureRenegotiation {
@@ -133,9 +132,9 @@ struct WaitClientHello: Sendable {
         let renegotiationInfo = renegotiation.map { $0.clientVerifyData + $0.serverVerifyData } ?? []
 
         var alpn: String?
-        if let clientALPN, !configuration.alpnProtocols.isEmpty {
+        if let clientALPN, !ctx.configuration.alpnProtocols.isEmpty {
             // RFC 7301 §3.2: no overlap is fatal.
-            guard let chosen = Negotiation.firstCommon(ours: configuration.alpnProtocols, theirs: clientALPN) else {
+            guard let chosen = Negotiation.firstCommon(ours: ctx.configuration.alpnProtocols, theirs: clientALPN) else {
                 throw TLSError(.noApplicationProtocol, "no shared application protocol")
             }
             alpn = chosen
@@ -144,10 +143,10 @@ struct WaitClientHello: Sendable {
         // RFC 5077 §3.1: a ticket the key hook accepts resumes; any other falls back to a full
         // handshake (with a fresh ticket).
         var policy: ServerTicketPolicy?
-        if let provider = configuration.ticketKeys {
+        if let provider = ctx.configuration.ticketKeys {
             policy = ServerTicketPolicy(
-                configuration: configuration, provider: provider, now: configuration.clock.now(),
-                scope: ServerTicketPolicy.scope(configuration))
+                configuration: ctx.configuration, provider: provider, now: ctx.configuration.clock.now(),
+                scope: ServerTicketPolicy.scope(ctx.configuration))
         }
         var resumptionFailure: ResumptionFailure?
         if let policy, let ticket = offeredTicket, !ticket.isEmpty {
@@ -165,12 +164,12 @@ struct WaitClientHello: Sendable {
         let issueTicket = offeredTicket != nil && (policy?.canIssue ?? false)
 
         // RFC 8422 §4: without supported_groups the client is taken to accept any curve.
-        let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
+        let groups = ctx.configuration.implementedGroups
         guard let group = Negotiation.firstCommon(ours: groups, theirs: clientGroups ?? groups) else {
             throw TLSError(.handshakeFailure, "no shared group")
         }
         guard let parameters = Negotiation.selectSuite12(
-            offered: hello.cipherSuites, configured: configuration.tls12Suites, key: key) else {
+            offered: hello.cipherSuites, configured: ctx.configuration.tls12Suites, key: key) else {
             throw TLSError(.handshakeFailure, "no shared cipher")
         }
         // RFC 5246 §7.4.1.4.1: without signature_algorithms the client only takes SHA-1, which we
@@ -188,7 +187,7 @@ struct WaitClientHello: Sendable {
         if issueTicket { serverExtensions.append(.sessionTicket([])) }
 
         var serverRandom = SecureRandom.bytes(32)
-        if configuration.maximumVersion == .tls13 {
+        if ctx.configuration.maximumVersion == .tls13 {
             // RFC 8446 §4.1.3: a TLS 1.3 server negotiating TLS 1.2 says so in its random.
             serverRandom.replaceSubrange(24..<32, with: ServerHello.downgradeTLS12Sentinel)
         }
@@ -198,7 +197,7 @@ struct WaitClientHello: Sendable {
 
         var transcript = Transcript(hash: parameters.hash)
         // RFC 5246 §7.4.8: the client's CertificateVerify signs the raw messages.
-        let requestCertificate = configuration.clientAuthentication != .none
+        let requestCertificate = ctx.configuration.clientAuthentication != .none
         if requestCertificate { transcript.retainMessages() }
         transcript.append(raw.bytes)
         ctx.records.negotiatedVersion = .tls12
@@ -218,7 +217,7 @@ struct WaitClientHello: Sendable {
         transcript.append(try ctx.records.writeHandshake(.serverKeyExchange(keyExchange)))
         // RFC 5246 §7.4.4: CertificateRequest after ServerKeyExchange.
         if requestCertificate {
-            transcript.append(try ctx.records.writeHandshake(.certificateRequest12(ServerClientAuth.request12(configuration))))
+            transcript.append(try ctx.records.writeHandshake(.certificateRequest12(ServerClientAuth.request12(ctx.configuration))))
         }
         transcript.append(try ctx.records.writeHandshake(.serverHelloDone))
 

@@ -20,8 +20,7 @@ enum Server13Start {
     static func respond(
         to hello: ClientHello, _ raw: RawHandshakeMessage, retried: HelloRetry13?, _ ctx: inout ServerContext
     ) throws(TLSError) -> ServerState {
-        let configuration = ctx.configuration
-        guard let chain = configuration.certificateChain, let key = configuration.privateKey else {
+        guard let chain = ctx.configuration.certificateChain, let key = ctx.configuration.privateKey else {
             throw TLSError(.internalError, "server has no certificate and key")
         }
         // RFC 8446 §4.1.2: exactly one compression method, null.
@@ -53,7 +52,7 @@ enum Server13Start {
         guard let clientSchemes else { throw TLSError(.missingExtension, "ClientHello without signature_algorithms") }
         // RFC 8446 §9.2: a PSK-only hello (psk_ke) may leave out key_share and supported_groups;
         // it can then only resume.
-        let pskOnlyHello = configuration.allowPSKKE && offeredPSKs != nil && pskModes.contains(.pskKE) && clientShares == nil
+        let pskOnlyHello = ctx.configuration.allowPSKKE && offeredPSKs != nil && pskModes.contains(.pskKE) && clientShares == nil
         guard let clientShares = clientShares ?? (pskOnlyHello ? [] : nil) else {
             throw TLSError(.missingExtension, "ClientHello without key_share")
         }
@@ -68,7 +67,7 @@ enum Server13Start {
             throw TLSError(.illegalParameter, "bad key_share list")
         }
 
-        let suites = configuration.tls13Suites
+        let suites = ctx.configuration.tls13Suites
         let parameters: CipherSuiteParameters
         if let retried {
             // RFC 8446 §4.1.4: the second hello keeps the suite the retry chose.
@@ -86,23 +85,23 @@ enum Server13Start {
             throw TLSError(.handshakeFailure, "no shared signature algorithm")
         }
         var alpn: String?
-        if let clientALPN, !configuration.alpnProtocols.isEmpty {
-            guard let chosen = Negotiation.firstCommon(ours: configuration.alpnProtocols, theirs: clientALPN) else {
+        if let clientALPN, !ctx.configuration.alpnProtocols.isEmpty {
+            guard let chosen = Negotiation.firstCommon(ours: ctx.configuration.alpnProtocols, theirs: clientALPN) else {
                 throw TLSError(.noApplicationProtocol, "no shared application protocol")
             }
             alpn = chosen
         }
 
-        let groups = configuration.groups.filter { Negotiation.implementedGroups.contains($0) }
+        let groups = ctx.configuration.implementedGroups
         // Only a hello offering tickets needs the key hook and the clock.
-        let policy = offeredPSKs == nil ? nil : configuration.ticketKeys.map {
-            ServerPSKPolicy(configuration: configuration, provider: $0, now: configuration.clock.now())
+        let policy = offeredPSKs == nil ? nil : ctx.configuration.ticketKeys.map {
+            ServerPSKPolicy(configuration: ctx.configuration, provider: $0, now: ctx.configuration.clock.now())
         }
         // RFC 8446 §4.2.9: psk_ke (no (EC)DHE) only when allowed and the client offers no
         // psk_dhe_ke (or sent no key share to run it with); psk_dhe_ke is preferred. Such a
         // resumption needs no key share, so it is decided before a missing share could ask for
         // another hello.
-        let pskKEOnly = configuration.allowPSKKE && pskModes.contains(.pskKE) && (!pskModes.contains(.pskDHEKE) || pskOnlyHello)
+        let pskKEOnly = ctx.configuration.allowPSKKE && pskModes.contains(.pskKE) && (!pskModes.contains(.pskDHEKE) || pskOnlyHello)
         var resumed: PSKSelection?
         var pskFailure: ResumptionFailure?
         if pskKEOnly, let offeredPSKs, let policy {
@@ -142,7 +141,7 @@ enum Server13Start {
         var transcript = retried?.transcript ?? Transcript(hash: parameters.hash)
         transcript.append(raw.bytes)
         let acceptEarlyData = clientSendsEarlyData && retried == nil && resumed.map {
-            EarlyData13.acceptable(session: $0.session, index: $0.index, offered: offeredPSKs, parameters: parameters, alpn: alpn, configuration)
+            EarlyData13.acceptable(session: $0.session, index: $0.index, offered: offeredPSKs, parameters: parameters, alpn: alpn, ctx.configuration)
         } == true
         let helloHash = transcript.currentHash()
         let serverHello = ServerHello(
@@ -163,8 +162,8 @@ enum Server13Start {
         let hash = transcript.currentHash()
         let clientSecret = schedule.clientHandshakeTrafficSecret(transcriptHash: hash)
         let serverSecret = schedule.serverHandshakeTrafficSecret(transcriptHash: hash)
-        TLS13Support.keyLog(configuration, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hello.random, clientSecret)
-        TLS13Support.keyLog(configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hello.random, serverSecret)
+        TLS13Support.keyLog(ctx.configuration, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hello.random, clientSecret)
+        TLS13Support.keyLog(ctx.configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hello.random, serverSecret)
         // Each handshake secret is keyed once for its record keys and its finished key.
         let serverKey = HMACKey(serverSecret, hash: parameters.hash)
         let clientKey = HMACKey(clientSecret, hash: parameters.hash)
@@ -176,9 +175,9 @@ enum Server13Start {
         transcript.append(try ctx.records.writeHandshake(.encryptedExtensions(EncryptedExtensions(extensions: encrypted))))
         // RFC 8446 §4.3.2: a CertificateRequest follows EncryptedExtensions, and never in a PSK
         // handshake.
-        let requestCertificate = resumed == nil && configuration.clientAuthentication != .none
+        let requestCertificate = resumed == nil && ctx.configuration.clientAuthentication != .none
         if requestCertificate {
-            transcript.append(try ctx.records.writeHandshake(.certificateRequest13(ServerClientAuth.request13(configuration))))
+            transcript.append(try ctx.records.writeHandshake(.certificateRequest13(ServerClientAuth.request13(ctx.configuration))))
         }
         // RFC 8446 §2.2: a PSK handshake authenticates by the PSK; no certificate.
         if resumed == nil {
@@ -196,19 +195,19 @@ enum Server13Start {
         let applicationHash = transcript.currentHash()
         let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: applicationHash)
         let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: applicationHash)
-        TLS13Support.keyLog(configuration, "CLIENT_TRAFFIC_SECRET_0", hello.random, clientApplication)
-        TLS13Support.keyLog(configuration, "SERVER_TRAFFIC_SECRET_0", hello.random, serverApplication)
+        TLS13Support.keyLog(ctx.configuration, "CLIENT_TRAFFIC_SECRET_0", hello.random, clientApplication)
+        TLS13Support.keyLog(ctx.configuration, "SERVER_TRAFFIC_SECRET_0", hello.random, serverApplication)
         try ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
         if acceptEarlyData, let psk = resumed?.session.masterSecret {
             // RFC 8446 §2.3: the client's early data is under client_early_traffic_secret, up to
             // its EndOfEarlyData.
             let early = KeySchedule13(hash: parameters.hash, psk: psk).clientEarlyTrafficSecret(transcriptHash: helloHash)
-            TLS13Support.keyLog(configuration, "CLIENT_EARLY_TRAFFIC_SECRET", hello.random, early)
+            TLS13Support.keyLog(ctx.configuration, "CLIENT_EARLY_TRAFFIC_SECRET", hello.random, early)
             try ctx.records.installReadProtection(try TLS13Support.protection(early, parameters))
         } else {
             try ctx.records.installReadProtection(try TLS13Support.protection(clientKey, parameters))
             // RFC 8446 §4.2.10: early data we declined is skipped, up to a limit.
-            if clientSendsEarlyData { ctx.records.skipUndecryptableBudget = max(Int(configuration.maxEarlyData), 16384) + 4096 }
+            if clientSendsEarlyData { ctx.records.skipUndecryptableBudget = max(Int(ctx.configuration.maxEarlyData), 16384) + 4096 }
         }
 
         var summary = HandshakeSummary(

@@ -46,7 +46,13 @@ public struct TLSConfiguration: Sendable {
     private(set) var tls12Suites: [CipherSuiteParameters] = TLSConfiguration.implementedSuites(TLSConfiguration.defaultCipherSuites).0
     private(set) var tls13Suites: [CipherSuiteParameters] = TLSConfiguration.implementedSuites(TLSConfiguration.defaultCipherSuites).1
     /// Key-exchange groups in preference order.
-    public var groups: [NamedGroup] = [.x25519, .secp256r1, .secp384r1]
+    public var groups: [NamedGroup] = TLSConfiguration.defaultGroups {
+        didSet { implementedGroups = groups.filter { Negotiation.implementedGroups.contains($0) } }
+    }
+    /// The groups among `groups` that we implement, in preference order: worked out once per
+    /// configuration, not once per handshake.
+    private(set) var implementedGroups: [NamedGroup] = TLSConfiguration.defaultGroups.filter { Negotiation.implementedGroups.contains($0) }
+    static let defaultGroups: [NamedGroup] = [.x25519, .secp256r1, .secp384r1]
     /// Signature schemes we accept from the peer, in preference order.
     public var signatureSchemes: [SignatureScheme] = TLSConfiguration.defaultSignatureSchemes
     /// Our certificate chain (leaf first) and its key: required for a server. A client sends them

@@ -5,6 +5,23 @@ import TesseraWire
 import XCTest
 
 final class HandshakeTests: XCTestCase {
+    /// Groups we do not implement (x448 here) are dropped from a configuration's list when it is
+    /// set: the client does not offer them and the server does not pick them, in either version.
+    func testUnimplementedGroupsAreNeitherOfferedNorChosen() {
+        for version in [ProtocolVersion.tls12, .tls13] {
+            var client = clientConfiguration()
+            client.maximumVersion = version
+            client.groups = [NamedGroup(0x001E), .secp384r1]
+            var server = serverConfiguration()
+            server.maximumVersion = version
+            server.groups = [NamedGroup(0x001E), .secp256r1, .secp384r1]
+            var pair = Pair(client: client, server: server)
+            pair.handshake()
+            XCTAssertEqual(pair.clientLog.summary?.group, .secp384r1, "\(version)")
+            XCTAssertEqual(pair.serverLog.summary?.group, .secp384r1, "\(version)")
+        }
+    }
+
     /// Every suite with every group, on the certificate type the suite needs; then data both ways
     /// and close_notify.
     func testEverySuiteAndGroup() {
