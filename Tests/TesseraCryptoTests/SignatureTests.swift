@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import TesseraWire
 import X509
@@ -247,6 +248,39 @@ final class SignatureTests: XCTestCase {
             let peer = try PeerPublicKey(certificateDER: try XCTUnwrap(chain.derEncoded.first))
             for scheme in key.supportedSchemes(version: .tls13) {
                 XCTAssertTrue(peer.verify(signature: try key.sign(SignatureTests.data, scheme: scheme), data: SignatureTests.data, scheme: scheme))
+            }
+        }
+    }
+}
+
+/// Our DER of an ECDSA signature (through swift-asn1) against swift-crypto's `derRepresentation`.
+final class ECDSASignatureDERTests: XCTestCase {
+    func testSignaturesOfBothCurvesEncodeAsSwiftCrypto() throws {
+        let p256 = P256.Signing.PrivateKey(), p384 = P384.Signing.PrivateKey()
+        for index in 0..<200 {
+            let message = Array("message \(index)".utf8)
+            let small = try p256.signature(for: message)
+            XCTAssertEqual(try SigningKey.derSignature(raw: small.rawRepresentation), Array(small.derRepresentation))
+            let large = try p384.signature(for: message)
+            XCTAssertEqual(try SigningKey.derSignature(raw: large.rawRepresentation), Array(large.derRepresentation))
+        }
+    }
+
+    /// The integer edge cases a random signature rarely hits: leading zero octets (dropped, even
+    /// several) and a set high bit (a zero octet added), for r and s alike.
+    func testIntegerEdgeCasesEncodeAsSwiftCrypto() throws {
+        let shapes: [[UInt8]] = [
+            [0x00] + [UInt8](repeating: 0x7F, count: 31),
+            [0x00, 0x00, 0x00, 0x01] + [UInt8](repeating: 0x23, count: 28),
+            [0x80] + [UInt8](repeating: 0x00, count: 31),
+            [0xFF] + [UInt8](repeating: 0xFF, count: 31),
+            [0x00, 0x80] + [UInt8](repeating: 0x11, count: 30),
+            [UInt8](repeating: 0x00, count: 31) + [0x01],
+        ]
+        for r in shapes {
+            for s in shapes {
+                let signature = try P256.Signing.ECDSASignature(rawRepresentation: r + s)
+                XCTAssertEqual(try SigningKey.derSignature(raw: signature.rawRepresentation), Array(signature.derRepresentation), "\(r.prefix(4)) \(s.prefix(4))")
             }
         }
     }
