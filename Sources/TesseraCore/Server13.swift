@@ -360,25 +360,26 @@ struct WaitClientFinished13: Sendable {
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
-            var transcript = self.transcript
             transcript.append(raw.bytes)
             try ctx.records.installReadProtection(try TLS13Support.protection(secrets.client, parameters))
-            var secrets = self.secrets
-            secrets.resumptionMasterSecret = schedule.resumptionMasterSecret(transcriptHash: transcript.currentHash())
-            var summary = self.summary
-            summary.masterSecret = secrets.resumptionMasterSecret
+            // The connected state takes this state's summary and secrets and is completed in
+            // place: no copies of either (each holds a dozen references) on the way.
+            let resumptionMasterSecret = schedule.resumptionMasterSecret(transcriptHash: transcript.currentHash())
+            let original = summary.session
+            var connected = ServerConnected13(summary: summary, secrets: secrets, ticketsSent: 0)
+            connected.secrets.resumptionMasterSecret = resumptionMasterSecret
+            connected.summary.masterSecret = resumptionMasterSecret
             // One new ticket after a resumption, the configured count after a full handshake;
             // a resumed session keeps its original authentication time (the lifetime cap). A
             // resumption whose ticket was under a retiring key counts as renewed once its
             // replacement is issued. The tickets are made first so the summary can say so, and
             // sent after the handshake's completion as before.
-            var connected = ServerConnected13(summary: summary, secrets: secrets, ticketsSent: 0)
-            let count = summary.resumed ? min(1, ctx.configuration.ticketCount13) : ctx.configuration.ticketCount13
-            let tickets = connected.makeTickets(count, original: summary.session, &ctx)
-            summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
-            summary.ticketRenewed = summary.resumed && renewing && summary.ticketIssued
-            connected.summary = summary
-            try ctx.records.emit(.handshakeCompleted(summary))
+            let resumed = connected.summary.resumed
+            let count = resumed ? min(1, ctx.configuration.ticketCount13) : ctx.configuration.ticketCount13
+            let tickets = connected.makeTickets(count, original: original, &ctx)
+            connected.summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
+            connected.summary.ticketRenewed = resumed && renewing && connected.summary.ticketIssued
+            try ctx.records.emit(.handshakeCompleted(connected.summary))
             for ticket in tickets {
                 try ctx.records.writeHandshake(.newSessionTicket13(ticket))
             }
