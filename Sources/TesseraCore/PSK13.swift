@@ -67,7 +67,6 @@ enum PSKBinder {
 
 /// The server's decision about the PSKs a ClientHello offers.
 struct ServerPSKPolicy {
-    let configuration: TLSConfiguration
     let provider: any TicketKeyProvider
     let now: Date
 
@@ -76,13 +75,13 @@ struct ServerPSKPolicy {
     /// resumption-failure metrics, the same reasons as TLS 1.2's).
     func select(
         _ offered: OfferedPSKs, received: ByteBuffer, parameters: CipherSuiteParameters, prefix: Transcript?,
-        serverName: String?
+        serverName: String?, _ configuration: TLSConfiguration
     ) throws(TLSError) -> (chosen: PSKSelection?, failure: ResumptionFailure?) {
         var failure: ResumptionFailure?
         for (index, identity) in offered.identities.enumerated() where index < offered.binders.count {
             let session: SessionState
             let renew: Bool
-            switch try open(identity, parameters: parameters, serverName: serverName) {
+            switch try open(identity, parameters: parameters, serverName: serverName, configuration) {
             case .failure(let reason):
                 failure = failure ?? reason
                 continue
@@ -106,7 +105,9 @@ struct ServerPSKPolicy {
     }
 
     /// The ticket's session and whether its key asks for renewal, or why it cannot resume.
-    private func open(_ identity: PSKIdentity, parameters: CipherSuiteParameters, serverName: String?) throws(TLSError) -> Opened {
+    private func open(
+        _ identity: PSKIdentity, parameters: CipherSuiteParameters, serverName: String?, _ configuration: TLSConfiguration
+    ) throws(TLSError) -> Opened {
         let ticket = identity.identity
         guard ticket.count <= TicketSealing.maximumTicketLength else { return .failure(.tooLarge) }
         guard let name = TicketSealing.keyName(of: ticket) else { return .failure(.undecodable) }

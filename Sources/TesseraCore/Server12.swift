@@ -150,7 +150,7 @@ struct WaitClientHello: Sendable {
         }
         var resumptionFailure: ResumptionFailure?
         if let policy, let ticket = offeredTicket, !ticket.isEmpty {
-            switch try policy.evaluate(ticket: ticket, hello: hello, clientOffersEMS: clientOffersEMS, serverName: serverName) {
+            switch try policy.evaluate(ticket: ticket, hello: hello, clientOffersEMS: clientOffersEMS, serverName: serverName, ctx.configuration) {
             case .resume(let session, let renew):
                 // No key can encrypt: resume without renewing rather than send an empty ticket.
                 return try resume(session, renew: renew && policy.canIssue, hello: hello, raw, policy: policy, secureRenegotiation: secureRenegotiation,

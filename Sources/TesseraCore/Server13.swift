@@ -95,7 +95,7 @@ enum Server13Start {
         let groups = ctx.configuration.implementedGroups
         // Only a hello offering tickets needs the key hook and the clock.
         let policy = offeredPSKs == nil ? nil : ctx.configuration.ticketKeys.map {
-            ServerPSKPolicy(configuration: ctx.configuration, provider: $0, now: ctx.configuration.clock.now())
+            ServerPSKPolicy(provider: $0, now: ctx.configuration.clock.now())
         }
         // RFC 8446 §4.2.9: psk_ke (no (EC)DHE) only when allowed and the client offers no
         // psk_dhe_ke (or sent no key share to run it with); psk_dhe_ke is preferred. Such a
@@ -106,7 +106,8 @@ enum Server13Start {
         var pskFailure: ResumptionFailure?
         if pskKEOnly, let offeredPSKs, let policy {
             (resumed, pskFailure) = try policy.select(
-                offeredPSKs, received: raw.bytes, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
+                offeredPSKs, received: raw.bytes, parameters: parameters, prefix: retried?.transcript, serverName: serverName,
+                ctx.configuration)
         }
         var keyShare: (entry: KeyShareEntry, exchange: EphemeralKeyExchange)?
         if resumed == nil {
@@ -124,7 +125,8 @@ enum Server13Start {
             // RFC 8446 §4.2.11: resume with the first offered ticket we can open, psk_dhe_ke.
             if let offeredPSKs, pskModes.contains(.pskDHEKE), let policy {
                 let selection = try policy.select(
-                    offeredPSKs, received: raw.bytes, parameters: parameters, prefix: retried?.transcript, serverName: serverName)
+                    offeredPSKs, received: raw.bytes, parameters: parameters, prefix: retried?.transcript, serverName: serverName,
+                    ctx.configuration)
                 resumed = selection.chosen
                 pskFailure = pskFailure ?? selection.failure
             }

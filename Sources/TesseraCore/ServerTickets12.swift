@@ -23,14 +23,25 @@ enum TicketDecision {
 }
 
 struct ServerTicketPolicy {
-    let configuration: TLSConfiguration
     let provider: any TicketKeyProvider
     let now: Date
     let scope: [UInt8]
+    /// `TLSConfiguration.maxSessionLifetime`; the policy keeps no copy of the configuration
+    /// (twenty-odd references to retain and release on every handshake), `evaluate` borrows it.
+    let maxSessionLifetime: TimeInterval
+
+    init(configuration: TLSConfiguration, provider: any TicketKeyProvider, now: Date, scope: [UInt8]) {
+        self.provider = provider
+        self.now = now
+        self.scope = scope
+        self.maxSessionLifetime = configuration.maxSessionLifetime
+    }
 
     /// RFC 5077 §3.1, §4; RFC 7627 §5.3; RFC 5246 §7.4.1.2. Throws only where the RFC says to
     /// abort (EMS dropped by the client) or the key hook fails.
-    func evaluate(ticket: [UInt8], hello: ClientHello, clientOffersEMS: Bool, serverName: String?) throws(TLSError) -> TicketDecision {
+    func evaluate(
+        ticket: [UInt8], hello: ClientHello, clientOffersEMS: Bool, serverName: String?, _ configuration: TLSConfiguration
+    ) throws(TLSError) -> TicketDecision {
         guard ticket.count <= TicketSealing.maximumTicketLength else { return .fullHandshake(.tooLarge) }
         guard let name = TicketSealing.keyName(of: ticket) else { return .fullHandshake(.undecodable) }
         let lookup: TicketKeyLookup
@@ -76,7 +87,7 @@ struct ServerTicketPolicy {
         }
         // Lifetime from the original authentication, never extended by renewal.
         let age = now.timeIntervalSince(session.time)
-        guard age >= -60, age < min(TimeInterval(session.timeout), configuration.maxSessionLifetime) else {
+        guard age >= -60, age < min(TimeInterval(session.timeout), maxSessionLifetime) else {
             return .fullHandshake(.lifetimeCap)
         }
         return .resume(session, renew: renew)
@@ -97,7 +108,7 @@ struct ServerTicketPolicy {
         var sealed = session
         sealed.ticket = nil
         sealed.ticketLifetimeHint = nil
-        let remaining = min(TimeInterval(session.timeout), configuration.maxSessionLifetime) - now.timeIntervalSince(session.time)
+        let remaining = min(TimeInterval(session.timeout), maxSessionLifetime) - now.timeIntervalSince(session.time)
         let hint = UInt32(clamping: min(Int(provider.lifetimeHint(at: now)), max(0, Int(remaining))))
         return NewSessionTicket12(lifetimeHint: hint, ticket: TicketSealing.seal(sealed.derEncoded(), key: key))
     }

@@ -80,12 +80,19 @@ public struct ServerKeyExchange: Sendable, Hashable {
 
     /// The ServerECDHParams bytes (curve_type, named_curve, public): RFC 8422 §5.4 signs
     /// `client_random + server_random + ServerECDHParams`.
+    /// Built as an array sized up front: a `ByteBuffer` started empty reallocated as it grew,
+    /// and this is written twice per TLS 1.2 handshake (signed, then sent). A `public` longer
+    /// than its 1-byte length allows is cut, as `writeLengthPrefixed8` cuts it.
     public var signedParams: [UInt8] {
-        var params = ByteBuffer()
-        params.writeInteger(curveType)
-        params.writeInteger(group.rawValue)
-        params.writeLengthPrefixed8 { $0.writeBytes(publicKey) }
-        return params.remainingBytes
+        let point = publicKey.prefix(0xFF)
+        var params = [UInt8]()
+        params.reserveCapacity(4 + point.count)
+        params.append(curveType)
+        params.append(UInt8(truncatingIfNeeded: group.rawValue >> 8))
+        params.append(UInt8(truncatingIfNeeded: group.rawValue))
+        params.append(UInt8(point.count))
+        params.append(contentsOf: point)
+        return params
     }
 
     /// What the signature covers, RFC 8422 §5.4: `client_random + server_random +
