@@ -30,7 +30,7 @@ struct ServerTicketPolicy {
     /// (twenty-odd references to retain and release on every handshake), `evaluate` borrows it.
     let maxSessionLifetime: TimeInterval
 
-    init(configuration: TLSConfiguration, provider: any TicketKeyProvider, now: Date, scope: [UInt8]) {
+    init(configuration: borrowing TLSConfiguration, provider: any TicketKeyProvider, now: Date, scope: [UInt8]) {
         self.provider = provider
         self.now = now
         self.scope = scope
