@@ -320,7 +320,7 @@ struct RecordLayer: Sendable {
 
     /// Adds a non-trace action after everything written before it (the open flight is sealed
     /// first), so that actions keep their order.
-    mutating func emit(_ action: TLSAction) throws(TLSError) {
+    mutating func emit(_ action: consuming TLSAction) throws(TLSError) {
         try sealPendingHandshake()
         flush()
         actions.append(action)

@@ -86,17 +86,24 @@ public struct SigningKey: Sendable {
 
     /// Schemes this key can sign with, in preference order, for that version. TLS 1.3 has no
     /// PKCS#1 v1.5 for CertificateVerify and binds the ECDSA curve to the hash (RFC 8446 §4.2.3).
+    /// The lists are made once (asked on every handshake).
     public func supportedSchemes(version: ProtocolVersion) -> [SignatureScheme] {
         let tls13 = version == .tls13
         switch backing {
-        case .p256: return tls13 ? [.ecdsaSecp256r1SHA256] : [.ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .ecdsaSecp521r1SHA512]
-        case .p384: return tls13 ? [.ecdsaSecp384r1SHA384] : [.ecdsaSecp384r1SHA384, .ecdsaSecp256r1SHA256, .ecdsaSecp521r1SHA512]
-        case .rsa:
-            let pss: [SignatureScheme] = [.rsaPSSRSAESHA256, .rsaPSSRSAESHA384, .rsaPSSRSAESHA512]
-            return tls13 ? pss : pss + [.rsaPKCS1SHA256, .rsaPKCS1SHA384, .rsaPKCS1SHA512]
-        case .ed25519: return [.ed25519]
+        case .p256: return tls13 ? Self.p256Schemes13 : Self.p256Schemes12
+        case .p384: return tls13 ? Self.p384Schemes13 : Self.p384Schemes12
+        case .rsa: return tls13 ? Self.rsaSchemes13 : Self.rsaSchemes12
+        case .ed25519: return Self.ed25519Schemes
         }
     }
+
+    private static let p256Schemes13: [SignatureScheme] = [.ecdsaSecp256r1SHA256]
+    private static let p256Schemes12: [SignatureScheme] = [.ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .ecdsaSecp521r1SHA512]
+    private static let p384Schemes13: [SignatureScheme] = [.ecdsaSecp384r1SHA384]
+    private static let p384Schemes12: [SignatureScheme] = [.ecdsaSecp384r1SHA384, .ecdsaSecp256r1SHA256, .ecdsaSecp521r1SHA512]
+    private static let rsaSchemes13: [SignatureScheme] = [.rsaPSSRSAESHA256, .rsaPSSRSAESHA384, .rsaPSSRSAESHA512]
+    private static let rsaSchemes12: [SignatureScheme] = rsaSchemes13 + [.rsaPKCS1SHA256, .rsaPKCS1SHA384, .rsaPKCS1SHA512]
+    private static let ed25519Schemes: [SignatureScheme] = [.ed25519]
 
     /// ECDSA: DER-encoded Ecdsa-Sig-Value over the scheme's hash (in TLS 1.2 any ECDSA hash goes
     /// with any curve); RSA-PSS: MGF1 with the same hash, salt = hash length (RFC 8446 §4.2.3);
