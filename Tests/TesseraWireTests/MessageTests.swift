@@ -115,6 +115,15 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(
             try Extension(decoding: .serverName, body: buffer([0, 4, 7, 0, 1, 0x61]), context: .clientHello),
             .unknown(.serverName, [0, 4, 7, 0, 1, 0x61]))
+        // A host_name kept as a String only when its bytes survive the round trip: ASCII and
+        // valid UTF-8 do, a byte that is not UTF-8 leaves the whole extension verbatim.
+        XCTAssertEqual(
+            try Extension(decoding: .serverName, body: buffer([0, 4, 0, 0, 1, 0x61]), context: .clientHello), .serverName(["a"]))
+        XCTAssertEqual(
+            try Extension(decoding: .serverName, body: buffer([0, 5, 0, 0, 2, 0xC3, 0xA9]), context: .clientHello), .serverName(["é"]))
+        XCTAssertEqual(
+            try Extension(decoding: .serverName, body: buffer([0, 5, 0, 0, 2, 0x61, 0xFF]), context: .clientHello),
+            .unknown(.serverName, [0, 5, 0, 0, 2, 0x61, 0xFF]))
         // RFC 7301 §3.1: the server picks exactly one protocol.
         assertWireError(.invalidValue) {
             _ = try Extension(decoding: .alpn, body: buffer([0, 6, 2, 0x68, 0x32, 2, 0x68, 0x33]), context: .encryptedExtensions)

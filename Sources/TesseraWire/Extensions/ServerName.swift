@@ -38,10 +38,10 @@ extension Extension {
                 return nil
             }
             let hostName = try list.readLengthPrefixed16("HostName", min: 1)
-            let bytes = hostName.remainingBytes
+            let bytes = hostName.readableBytesView
             let name = String(decoding: bytes, as: UTF8.self)
             // RFC 6066 §3 says ASCII; non-UTF-8 bytes would not survive the String round trip.
-            if Array(name.utf8) != bytes { representable = false }
+            if !name.utf8.elementsEqual(bytes) { representable = false }
             names.append(name)
         }
         guard representable else {
