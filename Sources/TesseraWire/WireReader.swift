@@ -7,9 +7,9 @@ import NIOCore
 /// storage with a dynamic exclusivity check; a ClientHello of a dozen extensions made some 200
 /// such reference-count and access calls, half of its 5 µs decoding. A `WireReader` is a window
 /// on bytes that its caller keeps alive (see `ByteBuffer.withWireReader`), so reading it costs
-/// only the bounds checks. The method names, field names and errors are those of the `ByteBuffer`
-/// versions, so a decoder reads the same either way.
-struct WireReader {
+/// only the bounds checks. The vector reads and the end check are shared with `ByteBuffer`
+/// (`WirePresentationReader`), so a decoder reads the same either way, with the same errors.
+struct WireReader: WirePresentationReader {
     private let bytes: UnsafeRawBufferPointer
     private var index: Int
 
@@ -60,48 +60,11 @@ struct WireReader {
         return Array(bytes[index..<(index + count)])
     }
 
-    /// `opaque x<floor..ceiling>` with a 1-byte length; returns the vector's contents.
-    mutating func readLengthPrefixed8(
-        _ field: @autoclosure () -> String, min floor: Int = 0, max ceiling: Int = 0xFF
-    ) throws(WireError) -> WireReader {
-        let length = Int(try readUInt8(field()))
-        return try readVectorBody(length: length, floor: floor, ceiling: ceiling, field())
-    }
-
-    /// `x<floor..ceiling>` with a 2-byte length.
-    mutating func readLengthPrefixed16(
-        _ field: @autoclosure () -> String, min floor: Int = 0, max ceiling: Int = 0xFFFF
-    ) throws(WireError) -> WireReader {
-        let length = Int(try readUInt16(field()))
-        return try readVectorBody(length: length, floor: floor, ceiling: ceiling, field())
-    }
-
-    /// `x<floor..ceiling>` with a 3-byte length.
-    mutating func readLengthPrefixed24(
-        _ field: @autoclosure () -> String, min floor: Int = 0, max ceiling: Int = 0xFF_FFFF
-    ) throws(WireError) -> WireReader {
-        let length = Int(try readUInt24(field()))
-        return try readVectorBody(length: length, floor: floor, ceiling: ceiling, field())
-    }
-
-    private mutating func readVectorBody(
-        length: Int, floor: Int, ceiling: Int, _ field: @autoclosure () -> String
-    ) throws(WireError) -> WireReader {
-        guard length >= floor, length <= ceiling else {
-            throw WireError(.invalidLength, "\(field()): length \(length) outside \(floor)...\(ceiling)")
-        }
-        guard length <= readableBytes else {
-            throw WireError(.truncated, "\(field()): length \(length) but \(readableBytes) bytes left")
-        }
+    /// The next `length` bytes as a reader of their own (the vectors of `WirePresentationReader`).
+    mutating func readVector(length: Int) -> WireReader? {
+        guard length >= 0, length <= readableBytes else { return nil }
         defer { index += length }
         return WireReader(UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)]))
-    }
-
-    /// Every structure ends here: RFC 8446 §4 requires the lengths to account for every byte.
-    func expectFullyConsumed(_ field: @autoclosure () -> String) throws(WireError) {
-        guard readableBytes == 0 else {
-            throw WireError(.trailingBytes, "\(field()): \(readableBytes) trailing bytes")
-        }
     }
 
     /// The unread bytes, copied.
