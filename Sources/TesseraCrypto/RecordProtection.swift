@@ -93,7 +93,7 @@ public struct RecordProtection: Sendable {
             // RFC 5288 §3: nonce_explicit; the sequence number guarantees uniqueness.
             out.writeInteger(sequence)
         }
-        sealed.withUnsafeBytes { out.writeBytes($0) }
+        _ = sealed.withUnsafeBytes { out.writeBytes($0) }
     }
 
     private func seal13(contentType: ContentType, plaintext: ByteBufferView, sequence: UInt64, into out: inout ByteBuffer) throws(CryptoError) {
@@ -130,7 +130,7 @@ public struct RecordProtection: Sendable {
             throw error
         }
         out.moveWriterIndex(to: bodyIndex)
-        sealed.withUnsafeBytes { out.writeBytes($0) }
+        _ = sealed.withUnsafeBytes { out.writeBytes($0) }
     }
 
     // MARK: - Open

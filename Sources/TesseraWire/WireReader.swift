@@ -24,8 +24,9 @@ struct WireReader: WirePresentationReader {
     /// The unread bytes, still borrowed.
     var readableBytesView: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[index...]) }
 
+    /// Skips `count` bytes, at most to the end; never backwards.
     mutating func moveReaderIndex(forwardBy count: Int) {
-        index += min(count, readableBytes)
+        index += max(0, min(count, readableBytes))
     }
 
     mutating func readUInt8(_ field: @autoclosure () -> String) throws(WireError) -> UInt8 {
