@@ -60,6 +60,13 @@ public struct RecordParser: Sendable {
     }
 
     public mutating func append(_ bytes: ByteBuffer) {
+        // Nothing buffered (the usual case: reads end on record boundaries): take the chunk as it
+        // is. A ByteBuffer shares its storage copy-on-write, so this saves copying every byte
+        // received, 16 KiB per full record.
+        guard buffer.readableBytes > 0 else {
+            buffer = bytes
+            return
+        }
         // Drop consumed bytes first so the buffer holds at most one partial record plus this chunk.
         if buffer.readerIndex > 0 {
             buffer.discardReadBytes()
@@ -99,6 +106,10 @@ public struct RecordParser: Sendable {
         buffer.moveReaderIndex(forwardBy: TLSRecord.headerLength)
         guard let fragment = buffer.readSlice(length: Int(length)) else {
             return nil
+        }
+        // Everything read: hold no storage between reads (the fragment keeps what it needs).
+        if buffer.readableBytes == 0 {
+            buffer = ByteBuffer()
         }
         return TLSRecord(contentType: ContentType(type), version: ProtocolVersion(version), fragment: fragment)
     }
