@@ -145,8 +145,7 @@ struct WaitClientHello: Sendable {
         var policy: ServerTicketPolicy?
         if let provider = ctx.configuration.ticketKeys {
             policy = ServerTicketPolicy(
-                configuration: ctx.configuration, provider: provider, now: ctx.configuration.clock.now(),
-                scope: ServerTicketPolicy.scope(ctx.configuration))
+                provider: provider, now: ctx.configuration.clock.now(), scope: ServerTicketPolicy.scope(ctx.configuration))
         }
         var resumptionFailure: ResumptionFailure?
         if let policy, let ticket = offeredTicket, !ticket.isEmpty {
@@ -262,7 +261,7 @@ struct WaitClientHello: Sendable {
 
         var renewed = false
         if renew {
-            let ticket = policy.issue(session)
+            let ticket = policy.issue(session, ctx.configuration)
             renewed = !ticket.ticket.isEmpty
             transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
         }
@@ -439,9 +438,7 @@ struct WaitClientFinished: Sendable {
             var ticketsIssued = 0
             if negotiated.ticketExpected, let provider = ctx.configuration.ticketKeys {
                 let now = ctx.configuration.clock.now()
-                let policy = ServerTicketPolicy(
-                    configuration: ctx.configuration, provider: provider, now: now,
-                    scope: ServerTicketPolicy.scope(ctx.configuration))
+                let policy = ServerTicketPolicy(provider: provider, now: now, scope: ServerTicketPolicy.scope(ctx.configuration))
                 let state = SessionState(
                     version: .tls12, cipherSuite: negotiated.parameters.suite, sessionID: [],
                     masterSecret: keys.masterSecret, time: now.wholeSeconds, timeout: ctx.configuration.sessionTimeout,
@@ -451,7 +448,7 @@ struct WaitClientFinished: Sendable {
                     extendedMasterSecret: negotiated.extendedMasterSecret,
                     alpn: negotiated.alpn.map { Array($0.utf8) })
                 session = state
-                let ticket = policy.issue(state)
+                let ticket = policy.issue(state, ctx.configuration)
                 ticketsIssued = ticket.ticket.isEmpty ? 0 : 1
                 negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
             }

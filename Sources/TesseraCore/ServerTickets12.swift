@@ -26,16 +26,8 @@ struct ServerTicketPolicy {
     let provider: any TicketKeyProvider
     let now: Date
     let scope: [UInt8]
-    /// `TLSConfiguration.maxSessionLifetime`; the policy keeps no copy of the configuration
-    /// (twenty-odd references to retain and release on every handshake), `evaluate` borrows it.
-    let maxSessionLifetime: TimeInterval
-
-    init(configuration: borrowing TLSConfiguration, provider: any TicketKeyProvider, now: Date, scope: [UInt8]) {
-        self.provider = provider
-        self.now = now
-        self.scope = scope
-        self.maxSessionLifetime = configuration.maxSessionLifetime
-    }
+    // No copy of the configuration is kept (twenty-odd references to retain and release on every
+    // handshake): `evaluate` and `issue` borrow it.
 
     /// RFC 5077 §3.1, §4; RFC 7627 §5.3; RFC 5246 §7.4.1.2. Throws only where the RFC says to
     /// abort (EMS dropped by the client) or the key hook fails.
@@ -87,7 +79,7 @@ struct ServerTicketPolicy {
         }
         // Lifetime from the original authentication, never extended by renewal.
         let age = now.timeIntervalSince(session.time)
-        guard age >= -60, age < min(TimeInterval(session.timeout), maxSessionLifetime) else {
+        guard age >= -60, age < min(TimeInterval(session.timeout), configuration.maxSessionLifetime) else {
             return .fullHandshake(.lifetimeCap)
         }
         return .resume(session, renew: renew)
@@ -101,14 +93,14 @@ struct ServerTicketPolicy {
 
     /// A NewSessionTicket for `session` under the current key, or an empty one (RFC 5077 §3.3)
     /// when no key may encrypt now (the key vanished after the hello was answered).
-    func issue(_ session: SessionState) -> NewSessionTicket12 {
+    func issue(_ session: SessionState, _ configuration: TLSConfiguration) -> NewSessionTicket12 {
         guard let key = provider.encryptionKey(at: now) else {
             return NewSessionTicket12(lifetimeHint: 0, ticket: [])
         }
         var sealed = session
         sealed.ticket = nil
         sealed.ticketLifetimeHint = nil
-        let remaining = min(TimeInterval(session.timeout), maxSessionLifetime) - now.timeIntervalSince(session.time)
+        let remaining = min(TimeInterval(session.timeout), configuration.maxSessionLifetime) - now.timeIntervalSince(session.time)
         let hint = UInt32(clamping: min(Int(provider.lifetimeHint(at: now)), max(0, Int(remaining))))
         return NewSessionTicket12(lifetimeHint: hint, ticket: TicketSealing.seal(sealed.derEncoded(), key: key))
     }

@@ -150,7 +150,7 @@ public struct SigningKey: Sendable {
     /// swift-crypto gives them, through swift-asn1 (unsigned big-endian integers, leading zero
     /// octets dropped and one added before a set high bit, as DER wants). swift-crypto's own
     /// `derRepresentation` goes through `Data` and its internal ASN.1 writer: 2.5 µs of a TLS 1.3
-    /// server handshake. `ECDSASignatureTests` checks the two agree.
+    /// server handshake. `ECDSASignatureDERTests` checks the two agree.
     static func derSignature(raw: Data) throws -> [UInt8] {
         let bytes = [UInt8](raw)
         let half = bytes.count / 2
