@@ -26,7 +26,7 @@ if [ "${SKIP_SWIFT:-0}" != 1 ]; then
   "$here/run-openssl.sh" "$@" | tee "$results/openssl-0.txt"
   for run in $(seq 1 "$REPEAT"); do
     (cd "$here" && swift package --allow-writing-to-package-directory benchmark \
-       --filter '.*(full handshake|resumed handshake|16KiB record|heap per connection|chain verification|full handshake server)' \
+       --filter '.*(full handshake|resumed handshake|16KiB record|heap per connection|chain verification|full handshake server|record open)' \
        --format jmh --path "$results" > "$results/swift-benchmark-$run.log" 2>&1) \
       || { tail -20 "$results/swift-benchmark-$run.log"; exit 1; }
     mv "$results/Current_run.jmh.json" "$results/run-$run.jmh.json"
@@ -189,6 +189,10 @@ t, n, _ = byname["16 KiB AES-128-GCM record, open (server)"]
 target("16 KiB open, Tessera throughput vs nio-ssl", None if not t or not n else n / t, 1.0, False, "≥ 1.00×")
 f, n, _ = byname["library floor: swift-crypto open of a 16 KiB record"]
 target("  the same for swift-crypto's open alone (floor)", None if not f or not n else n / f, 1.0, False, "≥ 1.00×")
+v = sw("Paired TLS1.2 AES-128-GCM 16KiB record open", "Tessera open throughput ÷ nio-ssl (‰)")
+target("  paired in one iteration (Paired.swift), Tessera", None if v is None else v / 1000, 1.0, False, "≥ 1.00×")
+v = sw("Paired TLS1.2 AES-128-GCM 16KiB record open", "floor open throughput ÷ nio-ssl (‰)")
+target("  paired in one iteration, swift-crypto's open alone (floor)", None if v is None else v / 1000, 1.0, False, "≥ 1.00×")
 target("TLS 1.2 resumed, total CPU vs OpenSSL", r("TLS 1.2 ticket-resumed, total", "o"), 0.5, what="≤ 0.50× (2× faster)")
 target("TLS 1.2 resumed, server CPU vs OpenSSL", r("TLS 1.2 ticket-resumed, server", "o"), 0.5, what="≤ 0.50× (2× faster)")
 target("  the same for the library calls alone (floor)", r("library floor: TLS 1.2 resumed server's crypto and DER calls", "o"), 0.5, what="≤ 0.50× (2× faster)")

@@ -1,4 +1,6 @@
 import Benchmark
+import Crypto
+import NIOCore
 import NIOSSL
 import TesseraBenchSupport
 import TesseraCore
@@ -14,6 +16,10 @@ import TesseraWire
 /// Server CPU ÷ swift-nio-ssl's, ‰, per iteration.
 let pairedTesseraMetric = BenchmarkMetric.custom("Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
 let pairedFloorMetric = BenchmarkMetric.custom("floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+/// swift-nio-ssl's server CPU to open one 16 KiB record ÷ Tessera's (or the floor's), ‰: a
+/// throughput ratio, so larger is better; the bulk target is ≥ 1000.
+let pairedOpenTesseraMetric = BenchmarkMetric.custom("Tessera open throughput ÷ nio-ssl (‰)", polarity: .prefersLarger, useScalingFactor: false)
+let pairedOpenFloorMetric = BenchmarkMetric.custom("floor open throughput ÷ nio-ssl (‰)", polarity: .prefersLarger, useScalingFactor: false)
 /// The same, each handshake run right after another library's (caches cold for it).
 let pairedTesseraColdMetric = BenchmarkMetric.custom("cold Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
 let pairedFloorColdMetric = BenchmarkMetric.custom("cold floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
@@ -70,5 +76,78 @@ func registerPairedBenchmarks() {
             benchmark.measurement(pairedTesseraColdMetric, Int(tessera[0] * 2000 / nio[0]))
             benchmark.measurement(pairedFloorColdMetric, Int(floorCPU[0] * 2000 / nio[0]))
         }
+    }
+
+    // AES-128-GCM 16 KiB records, client to server over established TLS 1.2 connections, as the
+    // separate "... 16KiB record" benchmarks send them; only the server's side (parse and open) is
+    // compared. Each iteration sends `records` records through swift-nio-ssl, Tessera and the
+    // floor (swift-crypto's open alone, Floors.swift) in turn, `rounds` times, and reports the
+    // throughput ratios of that iteration. The first record of each turn is not counted: it
+    // follows another library's records, the rest follow their own kind.
+    Benchmark(
+        "Paired TLS1.2 AES-128-GCM 16KiB record open",
+        configuration: .init(
+            metrics: [.throughput, pairedOpenTesseraMetric, pairedOpenFloorMetric], scalingFactor: .one,
+            maxDuration: .seconds(10), maxIterations: 1000)
+    ) { benchmark in
+        let records = 8, rounds = 2
+        let nioPair = try NIOSSLPair(try NIOSSLFixture.contexts("TLS1.2", version: .tlsv12, make: NIOSSLPair.Contexts.tls12))
+        try nioPair.handshake()
+        var tesseraPair = TesseraPair(try TesseraWorld(version: .tls12), session: nil)
+        try tesseraPair.handshake()
+        let record = ByteBuffer(repeating: 0xA5, count: recordSize)
+        guard try nioPair.sendRecord(record) == recordSize, try tesseraPair.sendRecord(record) == recordSize else {
+            throw BenchmarkFailure.notEstablished
+        }
+        let floor = OpenFloor()
+        var nio: UInt64 = 0, tessera: UInt64 = 0, floorCPU: UInt64 = 0
+        benchmark.startMeasurement()
+        for _ in 0..<rounds {
+            for index in 0...records {
+                let before = nioPair.serverCPUNanoseconds
+                blackHole(try nioPair.sendRecord(record))
+                if index > 0 { nio &+= nioPair.serverCPUNanoseconds &- before }
+            }
+            for index in 0...records {
+                let before = tesseraPair.serverCPU
+                blackHole(try tesseraPair.sendRecord(record))
+                if index > 0 { tessera &+= tesseraPair.serverCPU &- before }
+            }
+            for index in 0...records {
+                let spent = try floor.open()
+                if index > 0 { floorCPU &+= spent }
+            }
+        }
+        benchmark.stopMeasurement()
+        guard tessera > 0, floorCPU > 0 else { throw BenchmarkFailure.notEstablished }
+        benchmark.measurement(pairedOpenTesseraMetric, Int(nio * 1000 / tessera))
+        benchmark.measurement(pairedOpenFloorMetric, Int(nio * 1000 / floorCPU))
+        nioPair.discard()
+    }
+}
+
+/// swift-crypto's open of one 16 KiB AES-128-GCM record from bytes as a record layer holds them,
+/// as the "swift-crypto floor AES-128-GCM open 16KiB record" benchmark (Floors.swift) runs it.
+struct OpenFloor {
+    let key = SymmetricKey(size: .bits128)
+    let nonce = AES.GCM.Nonce()
+    let aad = [UInt8](repeating: 0x17, count: 13)
+    let received: [UInt8]
+
+    init() {
+        let sealed = try? AES.GCM.seal([UInt8](repeating: 0xA5, count: recordSize), using: key, nonce: nonce, authenticating: aad)
+        received = sealed.map { [UInt8]($0.ciphertext) + [UInt8]($0.tag) } ?? []
+    }
+
+    /// Thread CPU nanoseconds of one open.
+    func open() throws -> UInt64 {
+        let start = threadCPUNanoseconds()
+        let plaintext = try received.withUnsafeBytes { bytes in
+            let box = try AES.GCM.SealedBox(nonce: nonce, ciphertext: bytes[0..<recordSize], tag: bytes[recordSize...])
+            return try AES.GCM.open(box, using: key, authenticating: aad)
+        }
+        let spent = threadCPUNanoseconds() &- start
+        blackHole(plaintext)
+        return spent
     }
 }
