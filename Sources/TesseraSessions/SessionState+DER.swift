@@ -326,8 +326,11 @@ extension SessionState {
     // head, master_key, middle, [14] ticket_age_add, tail.
 
     private func serializeHead(into out: inout DER.Serializer) throws {
-        try out.serialize(Self.asn1Version)
-        try out.serialize(Int32(version.rawValue))
+        // Every INTEGER goes through swift-asn1 as an Int64: its DER depends only on the value
+        // (X.690 §8.3), every field here fits, and one specialization is less code to run per
+        // ticket than one per integer type.
+        try out.serialize(Int64(Self.asn1Version))
+        try out.serialize(Int64(version.rawValue))
         try out.serialize(ASN1OctetString(contentBytes: [UInt8(cipherSuite.rawValue >> 8), UInt8(cipherSuite.rawValue & 0xFF)][...]))
         try out.serialize(ASN1OctetString(contentBytes: sessionID[...]))
     }
@@ -361,7 +364,7 @@ extension SessionState {
             tagClass: .contextSpecific
         )
         if let verifyResult, verifyResult != 0 {
-            try out.serialize(Int32(clamping: verifyResult), explicitlyTaggedWithTagNumber: Tag.verifyResult.rawValue, tagClass: .contextSpecific)
+            try out.serialize(Int64(Int32(clamping: verifyResult)), explicitlyTaggedWithTagNumber: Tag.verifyResult.rawValue, tagClass: .contextSpecific)
         }
         if let hostname {
             try out.serialize(
@@ -371,34 +374,34 @@ extension SessionState {
             )
         }
         if let ticketLifetimeHint, ticketLifetimeHint != 0 {
-            try out.serialize(UInt64(ticketLifetimeHint), explicitlyTaggedWithTagNumber: Tag.ticketLifetimeHint.rawValue, tagClass: .contextSpecific)
+            try out.serialize(Int64(ticketLifetimeHint), explicitlyTaggedWithTagNumber: Tag.ticketLifetimeHint.rawValue, tagClass: .contextSpecific)
         }
         if let ticket {
             try out.serialize(ASN1OctetString(contentBytes: ticket[...]), explicitlyTaggedWithTagNumber: Tag.ticket.rawValue, tagClass: .contextSpecific)
         }
         if extendedMasterSecret {
-            try out.serialize(Self.extendedMasterSecretFlag, explicitlyTaggedWithTagNumber: Tag.flags.rawValue, tagClass: .contextSpecific)
+            try out.serialize(Int64(Self.extendedMasterSecretFlag), explicitlyTaggedWithTagNumber: Tag.flags.rawValue, tagClass: .contextSpecific)
         }
     }
 
     /// [14], omitted when zero (ZUINT).
     private static func serializeTicketAgeAdd(_ ticketAgeAdd: UInt32?, into out: inout DER.Serializer) throws {
         if let ticketAgeAdd, ticketAgeAdd != 0 {
-            try out.serialize(ticketAgeAdd, explicitlyTaggedWithTagNumber: Tag.ticketAgeAdd.rawValue, tagClass: .contextSpecific)
+            try out.serialize(Int64(ticketAgeAdd), explicitlyTaggedWithTagNumber: Tag.ticketAgeAdd.rawValue, tagClass: .contextSpecific)
         }
     }
 
     /// [15] max_early_data to [19] kex_group.
     private func serializeTail(into out: inout DER.Serializer) throws {
         if let maxEarlyData, maxEarlyData != 0 {
-            try out.serialize(maxEarlyData, explicitlyTaggedWithTagNumber: Tag.maxEarlyData.rawValue, tagClass: .contextSpecific)
+            try out.serialize(Int64(maxEarlyData), explicitlyTaggedWithTagNumber: Tag.maxEarlyData.rawValue, tagClass: .contextSpecific)
         }
         if let alpn {
             try out.serialize(ASN1OctetString(contentBytes: alpn[...]), explicitlyTaggedWithTagNumber: Tag.alpn.rawValue, tagClass: .contextSpecific)
         }
         // kex_group is a plain UINT32 in OpenSSL's template, so 3.0 writes it even when 0.
         try out.serialize(
-            UInt32(keyExchangeGroup?.rawValue ?? 0),
+            Int64(keyExchangeGroup?.rawValue ?? 0),
             explicitlyTaggedWithTagNumber: Tag.keyExchangeGroup.rawValue,
             tagClass: .contextSpecific
         )

@@ -26,6 +26,40 @@ final class SessionDEREncodingTests: XCTestCase {
         }
     }
 
+    /// The encoder writes every INTEGER as an Int64. X.690 §8.3 makes the DER a function of the
+    /// value alone, so the bytes equal those of the field's own type (UInt32, Int32, UInt64) at
+    /// each boundary where the minimal encoding grows or needs a leading zero octet.
+    func testIntegersAsInt64EncodeAsTheirOwnTypes() throws {
+        func der(_ write: (inout DER.Serializer) throws -> Void) rethrows -> [UInt8] {
+            var serializer = DER.Serializer()
+            try write(&serializer)
+            return serializer.serializedBytes
+        }
+        let unsigned: [UInt32] = [0, 1, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0x7F_FFFF, 0x80_0000, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF]
+        for value in unsigned {
+            XCTAssertEqual(try der { try $0.serialize(Int64(value)) }, try der { try $0.serialize(value) }, "UInt32 \(value)")
+            XCTAssertEqual(
+                try der { try $0.serialize(Int64(value), explicitlyTaggedWithTagNumber: 14, tagClass: .contextSpecific) },
+                try der { try $0.serialize(value, explicitlyTaggedWithTagNumber: 14, tagClass: .contextSpecific) }, "[14] UInt32 \(value)")
+            XCTAssertEqual(
+                try der { try $0.serialize(Int64(value), explicitlyTaggedWithTagNumber: 9, tagClass: .contextSpecific) },
+                try der { try $0.serialize(UInt64(value), explicitlyTaggedWithTagNumber: 9, tagClass: .contextSpecific) }, "[9] UInt64 \(value)")
+        }
+        let signed: [Int32] = [.min, -0x8001, -0x8000, -0x81, -0x80, -1, 0, 1, 0x7F, 0x80, .max]
+        for value in signed {
+            XCTAssertEqual(try der { try $0.serialize(Int64(value)) }, try der { try $0.serialize(value) }, "Int32 \(value)")
+        }
+        // And a whole session with the widest values reads back as itself.
+        var session = SessionState(
+            version: .tls13, cipherSuite: .tlsAES128GCMSHA256, sessionID: [], masterSecret: [UInt8](repeating: 9, count: 32),
+            time: Date(timeIntervalSince1970: 4_000_000_000), timeout: .max, peerCertificate: nil, sessionIDContext: [1],
+            verifyResult: Int(Int32.min), hostname: "example.com", extendedMasterSecret: true, maxEarlyData: .max, alpn: [0x68, 0x32])
+        session.ticketAgeAdd = .max
+        session.ticketLifetimeHint = .max
+        session.keyExchangeGroup = NamedGroup(rawValue: 0xFFFF)
+        XCTAssertEqual(try SessionState(derEncoded: session.derEncoded()), session)
+    }
+
     /// A session whose content needs each length form still reads back as itself, with and
     /// without a peer certificate (which takes the [3] path).
     func testSessionsOfEveryLengthFormRoundTrip() throws {
