@@ -22,12 +22,16 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", exact: "1.6.1"),
     ],
     targets: [
-        // Tessera's in-memory client/server pair and the benchmark identity, shared by the
-        // benchmark slots and LoopScaling so that both measure the same handshakes.
+        // Tessera's in-memory client/server pair, the benchmark identity and the library floors'
+        // work, shared by the benchmark slots, LoopScaling and HandshakeProfile so that all
+        // measure the same handshakes.
         .target(
             name: "TesseraBenchSupport",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "TesseraCore", package: "Tessera"),
                 .product(name: "TesseraCrypto", package: "Tessera"),
                 .product(name: "TesseraSessions", package: "Tessera"),
@@ -49,6 +53,18 @@ let package = Package(
                 .product(name: "TesseraWire", package: "Tessera"),
             ],
             path: "Sources/LoopScaling"
+        ),
+        // Full server handshakes of Tessera or of its library floor, for callgrind: instructions,
+        // cache misses and mispredicts per handshake, which do not drift the way time does on
+        // this VM. Run with run-callgrind.sh.
+        .executableTarget(
+            name: "HandshakeProfile",
+            dependencies: [
+                "TesseraBenchSupport",
+                .product(name: "TesseraCore", package: "Tessera"),
+                .product(name: "TesseraWire", package: "Tessera"),
+            ],
+            path: "Sources/HandshakeProfile"
         ),
         // DESIGN.md §8: in-memory TLS 1.2 handshakes, bulk records and memory per connection,
         // swift-nio-ssl now (the reference), Tessera in the marked slots once TesseraCore works.

@@ -210,5 +210,5 @@ target("TLS 1.3 resumed, server CPU vs OpenSSL", r("TLS 1.3 ticket-resumed, serv
 target("  the same for the library calls alone (floor)", r("library floor: TLS 1.3 resumed server's crypto and DER calls", "o"), 0.5, what="≤ 0.50× (2× faster)")
 print("\n(¹) Tessera's client skips chain verification here (see the verification line above).")
 print("A floor line that is NOT met means no code on swift-crypto's public API can meet that target: the")
-print("floor is the library calls alone (Benchmarks/Benchmarks/TLS12Handshake/Floors.swift), with no TLS code.")
+print("floor is the library calls alone (Benchmarks/Sources/TesseraBenchSupport/Floors.swift), with no TLS code.")
 PY

@@ -8,9 +8,10 @@ import TesseraWire
 
 // Paired benchmarks. This VM's speed drifts by tens of percent within minutes, and the separate
 // benchmarks above run minutes apart, so their p50s can disagree by 1.5x from one run to the next.
-// Here every iteration runs swift-nio-ssl, Tessera and the library floor (Floors.swift) on the same
-// work back to back and records their ratios from that iteration alone. The p50 of those
-// per-iteration ratios is what the targets are read from (Benchmarks/README.md, "Paired ratios").
+// Here every iteration runs swift-nio-ssl, Tessera and the library floor (TesseraBenchSupport's
+// Floors.swift) on the same work back to back and records their ratios from that iteration alone.
+// The p50 of those per-iteration ratios is what the targets are read from (Benchmarks/README.md,
+// "Paired ratios").
 
 /// Server CPU ÷ swift-nio-ssl's, ‰, per iteration: each handshake after one of its own kind (warm).
 let pairedTesseraMetric = BenchmarkMetric.custom("Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
