@@ -11,10 +11,13 @@ public enum TLSAction: Sendable {
     /// Input is held until then. A client asks for the server's chain (with its host name), a
     /// server for a client certificate's chain (`hostname` nil: no name check).
     case verifyPeer(PeerVerificationRequest)
-    case handshakeCompleted(HandshakeSummary)
+    /// Boxed (`indirect`), as is `sessionIssued`: a summary is about 300 bytes and a session 140,
+    /// and unboxed they would set the size of every action, `send` and `applicationData`
+    /// included, each copied as it moves through the record layer's queue to the driver.
+    indirect case handshakeCompleted(HandshakeSummary)
     /// Client: a new or renewed session to store (emitted only after the server's Finished
     /// verified, RFC 5077 §3.3). Replaces any stored session for this server.
-    case sessionIssued(SessionState)
+    indirect case sessionIssued(SessionState)
     /// Client: the offered session was not resumed; drop it from the store.
     case sessionRejected
     case applicationData(ByteBuffer)
