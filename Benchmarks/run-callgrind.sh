@@ -61,4 +61,34 @@ print("|---|---|---|---|")
 for key, label in names.items():
     t, f = per["tessera"][key], per["floor"][key]
     print(f"| {label} | {t:,.0f} | {f:,.0f} | {t / f:.2f}× |" if f else f"| {label} | {t:,.0f} | {f:,.0f} | — |")
+
+# Tessera's own functions with the most L1 instruction misses per handshake (TOP, default 15).
+import collections, os, subprocess
+top = int(os.environ.get("TOP", "15"))
+def functions(n):
+    out = subprocess.run(["callgrind_annotate", "--show=Ir,I1mr", "--threshold=100", f"{results}/callgrind-tessera-{version}-{n}.out"],
+                         capture_output=True, text=True).stdout
+    costs = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+([\d,]+|\.)\s*(?:\([^)]*\))?\s+\S+:(\S+)", line)
+        if m and "Tessera" in m.group(3):
+            costs[m.group(3)] = (int(m.group(1).replace(",", "")), 0 if m.group(2) == "." else int(m.group(2).replace(",", "")))
+    return costs
+if top > 0:
+    big, little = functions(count), functions(small)
+    rows = []
+    for name, (ir, misses) in big.items():
+        ir0, misses0 = little.get(name, (0, 0))
+        rows.append(((misses - misses0) / (count - small), (ir - ir0) / (count - small), name))
+    rows.sort(reverse=True)
+    rows = rows[:top]
+    demangled = subprocess.run(["swift", "demangle", "--simplified"], input="\n".join(r[2] for r in rows),
+                               capture_output=True, text=True).stdout.splitlines()
+    print()
+    print(f"Tessera's functions with the most L1 instruction misses per handshake (top {top}; TOP=N to change)")
+    print()
+    print("| L1i misses | instructions | function |")
+    print("|---|---|---|")
+    for (misses, ir, _), name in zip(rows, demangled):
+        print(f"| {misses:,.0f} | {ir:,.0f} | `{name[:100]}` |")
 PY
