@@ -56,7 +56,14 @@ public struct HandshakeSummary: Sendable {
     public var ticket: [UInt8]?
     public var ticketLifetimeHint: UInt32?
     /// The session as it stands after this handshake (the one `-sess_out` writes), if resumable.
-    public var session: SessionState?
+    public var session: SessionState? {
+        get { sessionBox?.session }
+        set { sessionBox = newValue.map(SessionBox.init) }
+    }
+    /// `session`, boxed: a session is half of a summary's size, and the summary travels in every
+    /// handshake state, copied at each step. The box is never changed in place, so copies of a
+    /// summary stay independent.
+    var sessionBox: SessionBox? = nil
     /// A resumed handshake in which the server issued a new ticket (RFC 5077 §3.3).
     public var ticketRenewed = false
     /// Server: how many non-empty NewSessionTickets went out with this handshake (TLS 1.2: 0 or
@@ -81,6 +88,15 @@ public struct HandshakeSummary: Sendable {
     /// Whether a non-empty client Certificate (and its CertificateVerify) went out (client) or
     /// arrived and verified (server) in this handshake.
     public var clientCertificateSent = false
+}
+
+/// An immutable box for `HandshakeSummary.session`.
+final class SessionBox: Sendable {
+    let session: SessionState
+
+    init(_ session: SessionState) {
+        self.session = session
+    }
 }
 
 /// Why an offered ticket did not resume (DESIGN.md §5 metrics).
