@@ -284,8 +284,9 @@ struct WaitClientHello: Sendable {
             sessionID: hello.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
         summary.ticketRenewed = renewed
         summary.ticketsIssued = renewed ? 1 : 0
+        summary.session = session
         return .waitResumedClientChangeCipherSpec(WaitResumedClientChangeCipherSpec(resumed: ServerResumed12(
-            negotiated: negotiated, keys: keys, session: session, serverVerifyData: verifyData, summary: summary)))
+            negotiated: negotiated, keys: keys, serverVerifyData: verifyData, summary: summary)))
     }
 
     /// RFC 5246 Appendix E.1 and RFC 8446 §4.2.1: TLS 1.2 or nothing. Older clients get

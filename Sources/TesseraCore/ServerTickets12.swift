@@ -136,8 +136,7 @@ struct WaitResumedClientFinished: Sendable {
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
-            var summary = resumed.summary
-            summary.session = resumed.session
+            let summary = resumed.summary
             try ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ServerConnected(
                 summary: summary, clientVerifyData: finished.verifyData, serverVerifyData: resumed.serverVerifyData))
@@ -154,7 +153,7 @@ struct WaitResumedClientFinished: Sendable {
 struct ServerResumed12: Sendable {
     var negotiated: Negotiated12
     var keys: Keys12
-    var session: SessionState
     var serverVerifyData: [UInt8]
+    /// Carries the resumed session (`summary.session`), reported once the client's Finished checks out.
     var summary: HandshakeSummary
 }
