@@ -94,20 +94,17 @@ public enum TLS13: Sendable {
         bytes[0] = UInt8(truncatingIfNeeded: length >> 8)
         bytes[1] = UInt8(truncatingIfNeeded: length)
         bytes[2] = UInt8(truncatingIfNeeded: 6 + labelCount)
-        var index = 3
-        for byte in "tls13 ".utf8 {
-            bytes[index] = byte
-            index += 1
-        }
-        for byte in label.prefix(labelCount) {
-            bytes[index] = byte
-            index += 1
-        }
+        // "tls13 " (6 bytes), the label, then the context, each copied as a block.
+        bytes[3] = 0x74; bytes[4] = 0x6C; bytes[5] = 0x73; bytes[6] = 0x31; bytes[7] = 0x33; bytes[8] = 0x20
+        var index = 9
+        UnsafeMutableRawBufferPointer(rebasing: bytes[index..<(index + labelCount)])
+            .copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(label)[..<labelCount]))
+        index += labelCount
         bytes[index] = UInt8(truncatingIfNeeded: contextCount)
         index += 1
-        for byte in context.prefix(contextCount) {
-            bytes[index] = byte
-            index += 1
+        context.withUnsafeBytes { context in
+            UnsafeMutableRawBufferPointer(rebasing: bytes[index..<(index + contextCount)])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: context[..<contextCount]))
         }
     }
 
