@@ -99,7 +99,7 @@ func registerPairedBenchmarks() {
         guard try nioPair.sendRecord(record) == recordSize, try tesseraPair.sendRecord(record) == recordSize else {
             throw BenchmarkFailure.notEstablished
         }
-        let floor = OpenFloor()
+        let floor = try OpenFloor(recordLength: recordSize)
         var nio: UInt64 = 0, tessera: UInt64 = 0, floorCPU: UInt64 = 0
         benchmark.startMeasurement()
         for _ in 0..<rounds {
@@ -114,7 +114,8 @@ func registerPairedBenchmarks() {
                 if index > 0 { tessera &+= tesseraPair.serverCPU &- before }
             }
             for index in 0...records {
-                let spent = try floor.open()
+                let (spent, plaintext) = try floor.open()
+                blackHole(plaintext)
                 if index > 0 { floorCPU &+= spent }
             }
         }
@@ -123,31 +124,5 @@ func registerPairedBenchmarks() {
         benchmark.measurement(pairedOpenTesseraMetric, Int(nio * 1000 / tessera))
         benchmark.measurement(pairedOpenFloorMetric, Int(nio * 1000 / floorCPU))
         nioPair.discard()
-    }
-}
-
-/// swift-crypto's open of one 16 KiB AES-128-GCM record from bytes as a record layer holds them,
-/// as the "swift-crypto floor AES-128-GCM open 16KiB record" benchmark (Floors.swift) runs it.
-struct OpenFloor {
-    let key = SymmetricKey(size: .bits128)
-    let nonce = AES.GCM.Nonce()
-    let aad = [UInt8](repeating: 0x17, count: 13)
-    let received: [UInt8]
-
-    init() {
-        let sealed = try? AES.GCM.seal([UInt8](repeating: 0xA5, count: recordSize), using: key, nonce: nonce, authenticating: aad)
-        received = sealed.map { [UInt8]($0.ciphertext) + [UInt8]($0.tag) } ?? []
-    }
-
-    /// Thread CPU nanoseconds of one open.
-    func open() throws -> UInt64 {
-        let start = threadCPUNanoseconds()
-        let plaintext = try received.withUnsafeBytes { bytes in
-            let box = try AES.GCM.SealedBox(nonce: nonce, ciphertext: bytes[0..<recordSize], tag: bytes[recordSize...])
-            return try AES.GCM.open(box, using: key, authenticating: aad)
-        }
-        let spent = threadCPUNanoseconds() &- start
-        blackHole(plaintext)
-        return spent
     }
 }

@@ -33,11 +33,7 @@ public struct ResumedServerFloor: HandshakeFloorWork, Sendable {
 
     public init() {
         // What Tessera's server seals for the benchmark's sessions.
-        let state = SessionState(
-            version: .tls12, cipherSuite: .ecdheECDSAWithAES128GCMSHA256, masterSecret: SecureRandom.bytes(48),
-            time: Date(), timeout: 7200, sessionIDContext: SecureRandom.bytes(32), hostname: "localhost",
-            ticketLifetimeHint: 7200, extendedMasterSecret: true, keyExchangeGroup: .x25519)
-        ticket = TicketSealing.seal(state.derEncoded(), key: ticketKey)
+        ticket = TicketSealing.seal(floorSessionDER(.tls12), key: ticketKey)
         nonce = AES.GCM.Nonce()
         clientFinishedRecord = try! AES.GCM.seal(finished, using: SymmetricKey(data: clientWriteKey), nonce: nonce, authenticating: aad)
     }
@@ -84,11 +80,7 @@ public struct ResumedServerFloor13: HandshakeFloorWork, Sendable {
     let parameters = CipherSuite.tlsAES128GCMSHA256.parameters
 
     public init() {
-        let state = SessionState(
-            version: .tls13, cipherSuite: .tlsAES128GCMSHA256, masterSecret: SecureRandom.bytes(32),
-            time: Date(), timeout: 7200, sessionIDContext: SecureRandom.bytes(32), hostname: "localhost",
-            ticketLifetimeHint: 7200, ticketAgeAdd: 12345, maxEarlyData: 0, keyExchangeGroup: .x25519)
-        ticket = TicketSealing.seal(state.derEncoded(), key: ticketKey)
+        ticket = TicketSealing.seal(floorSessionDER(.tls13, ticketAgeAdd: 12345), key: ticketKey)
         clientFinishedRecord = try! AES.GCM.seal([UInt8](repeating: 0x14, count: 37), using: clientFinishedKey, nonce: nonce, authenticating: aad)
     }
 
@@ -138,13 +130,14 @@ public struct ResumedServerFloor13: HandshakeFloorWork, Sendable {
     }
 }
 
-/// A session state's DER as the servers seal it into tickets.
-private func floorSessionDER(_ version: ProtocolVersion) -> [UInt8] {
+/// A session state's DER as the servers seal it into tickets (a TLS 1.3 one as issued, with its
+/// ticket_age_add).
+private func floorSessionDER(_ version: ProtocolVersion, ticketAgeAdd: UInt32? = nil) -> [UInt8] {
     let state = SessionState(
         version: version, cipherSuite: version == .tls13 ? .tlsAES128GCMSHA256 : .ecdheECDSAWithAES128GCMSHA256,
         masterSecret: SecureRandom.bytes(version == .tls13 ? 32 : 48), time: Date(), timeout: 7200,
         sessionIDContext: SecureRandom.bytes(32), hostname: "localhost", ticketLifetimeHint: 7200,
-        extendedMasterSecret: version == .tls12, keyExchangeGroup: .x25519)
+        extendedMasterSecret: version == .tls12, ticketAgeAdd: ticketAgeAdd, keyExchangeGroup: .x25519)
     return state.derEncoded()
 }
 
@@ -316,5 +309,32 @@ struct FloorSchedule13 {
         clientFinished = KeySchedule13.finishedVerifyData(
             finishedKey: KeySchedule13.finishedKey(secret: clientSecret, hash: .sha256), transcriptHash: serverFinishedHash, hash: .sha256)
         resumption = schedule.resumptionMasterSecret(transcriptHash: clientFinishedHash)
+    }
+}
+
+/// Opening one AES-128-GCM record with swift-crypto, from bytes as a record layer holds them
+/// (ciphertext then tag): its API takes them as a `SealedBox` (a copy) and returns the plaintext
+/// as new `Data`. The bulk floor, unpaired (Floors.swift) and paired (Paired.swift).
+public struct OpenFloor: Sendable {
+    let key = SymmetricKey(size: .bits128)
+    let nonce = AES.GCM.Nonce()
+    let aad = [UInt8](repeating: 0x17, count: 13)
+    let recordLength: Int
+    let received: [UInt8]
+
+    public init(recordLength: Int) throws {
+        self.recordLength = recordLength
+        let sealed = try AES.GCM.seal([UInt8](repeating: 0xA5, count: recordLength), using: key, nonce: nonce, authenticating: aad)
+        received = [UInt8](sealed.ciphertext) + [UInt8](sealed.tag)
+    }
+
+    /// One open: its thread CPU nanoseconds and the plaintext's length (to keep).
+    public func open() throws -> (nanoseconds: UInt64, plaintext: Int) {
+        let start = threadCPUNanoseconds()
+        let plaintext = try received.withUnsafeBytes { bytes in
+            let box = try AES.GCM.SealedBox(nonce: nonce, ciphertext: bytes[0..<recordLength], tag: bytes[recordLength...])
+            return try AES.GCM.open(box, using: key, authenticating: aad)
+        }
+        return (threadCPUNanoseconds() &- start, plaintext.count)
     }
 }
