@@ -63,9 +63,35 @@ public struct HMACKey: Sendable {
 
     /// HMAC(key, message) over raw bytes.
     public func mac(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+        // `var` bindings: each pad state is copied once, and that copy is the one updated
+        // (swift-crypto copies the hash context on the first update). Passing the states on
+        // as `let`s and copying them again costs a retain and a release per state.
         switch keyed {
-        case .sha256(let inner, let outer): return Self.mac(inner, outer, message)
-        case .sha384(let inner, let outer): return Self.mac(inner, outer, message)
+        case .sha256(var inner, var outer):
+            inner.update(bufferPointer: message)
+            return Self.finish(&inner, &outer)
+        case .sha384(var inner, var outer):
+            inner.update(bufferPointer: message)
+            return Self.finish(&inner, &outer)
+        }
+    }
+
+    /// HMAC(key, m) for an m of `count` bytes that `write` puts into a stack buffer: a message
+    /// assembled for one MAC (an HkdfLabel) never goes to the heap.
+    public func mac(count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void) -> [UInt8] {
+        switch keyed {
+        case .sha256(var inner, var outer):
+            withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
+                write(bytes)
+                inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+            }
+            return Self.finish(&inner, &outer)
+        case .sha384(var inner, var outer):
+            withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
+                write(bytes)
+                inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+            }
+            return Self.finish(&inner, &outer)
         }
     }
 
@@ -78,10 +104,9 @@ public struct HMACKey: Sendable {
         if length <= hash.outputLength {
             // One block, T(1) = HMAC(PRK, info | 0x01): every TLS 1.3 secret, key and IV. The
             // message is built on the stack; the MAC is the only allocation.
-            var block = withUnsafeTemporaryAllocation(byteCount: info.count + 1, alignment: 1) { message in
+            var block = mac(count: info.count + 1) { message in
                 message.copyBytes(from: info)
                 message[info.count] = 1
-                return mac(UnsafeRawBufferPointer(message))
             }
             block.removeLast(block.count - length)
             return block
@@ -106,10 +131,8 @@ public struct HMACKey: Sendable {
         return output
     }
 
-    private static func mac<H: HashFunction>(_ inner: H, _ outer: H, _ message: UnsafeRawBufferPointer) -> [UInt8] {
-        var inner = inner
-        inner.update(bufferPointer: message)
-        var outer = outer
+    /// The outer hash over the finished inner one: HMAC's result.
+    private static func finish<H: HashFunction>(_ inner: inout H, _ outer: inout H) -> [UInt8] {
         inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
         return outer.finalize().withUnsafeBytes { Array($0) }
     }

@@ -17,18 +17,16 @@ public enum TLS13: Sendable {
             return secret.expand(info: hkdfLabel(label: label, context: context, length: length), length: length)
         }
         // One HKDF block (every TLS 1.3 secret, key and IV), RFC 5869 §2.3: T(1) = HMAC(PRK,
-        // HkdfLabel | 0x01), with the HMAC input built on the stack.
+        // HkdfLabel | 0x01), with the HMAC input built on the stack. `secret` is used directly,
+        // not from inside a closure, which would copy it (a retain per pad state).
         var label = label
-        return label.withUTF8 { utf8 in
-            let infoCount = hkdfLabelCount(label: utf8, context: context)
-            var block = withUnsafeTemporaryAllocation(byteCount: infoCount + 1, alignment: 1) { bytes in
-                writeHkdfLabel(into: bytes, label: utf8, context: context, length: length)
-                bytes[infoCount] = 1
-                return secret.mac(UnsafeRawBufferPointer(bytes))
-            }
-            block.removeLast(block.count - length)
-            return block
+        let infoCount = hkdfLabelCount(labelCount: label.utf8.count, context: context)
+        var block = secret.mac(count: infoCount + 1) { bytes in
+            label.withUTF8 { utf8 in writeHkdfLabel(into: bytes, label: utf8, context: context, length: length) }
+            bytes[infoCount] = 1
         }
+        block.removeLast(block.count - length)
+        return block
     }
 
     /// RFC 8446 §7.1: Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label,
@@ -71,7 +69,7 @@ public enum TLS13: Sendable {
     static func hkdfLabel(label: String, context: [UInt8], length: Int) -> [UInt8] {
         var label = label
         return label.withUTF8 { utf8 in
-            let count = hkdfLabelCount(label: utf8, context: context)
+            let count = hkdfLabelCount(labelCount: utf8.count, context: context)
             return [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
                 writeHkdfLabel(into: UnsafeMutableRawBufferPointer(bytes), label: utf8, context: context, length: length)
                 initialized = count
@@ -81,8 +79,8 @@ public enum TLS13: Sendable {
 
     /// The encoded size of an HkdfLabel: uint16 length, the prefixed label and the context, each
     /// with its one-byte length.
-    private static func hkdfLabelCount(label: UnsafeBufferPointer<UInt8>, context: [UInt8]) -> Int {
-        4 + 6 + min(label.count, 249) + min(context.count, 255)
+    private static func hkdfLabelCount(labelCount: Int, context: [UInt8]) -> Int {
+        4 + 6 + min(labelCount, 249) + min(context.count, 255)
     }
 
     /// Writes the HkdfLabel at the start of `bytes` (at least `hkdfLabelCount` long).
