@@ -150,11 +150,18 @@ public struct KeySchedule13: Sendable {
     public init(hash: HashAlgorithm, psk: [UInt8]?) {
         self.hash = hash
         if let psk {
-            earlySecret = Self.constants(hash).zeroSalt.mac(psk)
+            switch hash {
+            case .sha256: earlySecret = Self.constants256.zeroSalt.mac(psk)
+            case .sha384: earlySecret = Self.constants384.zeroSalt.mac(psk)
+            }
             earlyKey = HMACKey(earlySecret, hash: hash)
         } else {
-            earlySecret = Self.constants(hash).earlySecret
-            earlyKey = Self.constants(hash).earlyKey
+            // Field by field from the static constants: a whole `Constants` value is seven
+            // references to retain and release.
+            switch hash {
+            case .sha256: earlySecret = Self.constants256.earlySecret; earlyKey = Self.constants256.earlyKey
+            case .sha384: earlySecret = Self.constants384.earlySecret; earlyKey = Self.constants384.earlyKey
+            }
         }
         hasPSK = psk != nil
         handshakeSecret = nil
@@ -182,10 +189,10 @@ public struct KeySchedule13: Sendable {
     private static let constants256 = Constants(hash: .sha256)
     private static let constants384 = Constants(hash: .sha384)
 
-    private static func constants(_ hash: HashAlgorithm) -> Constants {
+    private static func derivedSalt(_ hash: HashAlgorithm) -> HMACKey {
         switch hash {
-        case .sha256: return constants256
-        case .sha384: return constants384
+        case .sha256: return constants256.derivedSalt
+        case .sha384: return constants384.derivedSalt
         }
     }
 
@@ -218,7 +225,7 @@ public struct KeySchedule13: Sendable {
     public mutating func deriveHandshakeSecret(sharedSecret: [UInt8]) {
         let salt = hasPSK
             ? HMACKey(TLS13.expandLabel(earlyKey, label: "derived", context: TLS13.emptyHash(hash), length: hash.outputLength), hash: hash)
-            : Self.constants(hash).derivedSalt
+            : Self.derivedSalt(hash)
         let ikm = sharedSecret.isEmpty ? [UInt8](repeating: 0, count: hash.outputLength) : sharedSecret
         let secret = salt.mac(ikm)
         handshakeSecret = secret
@@ -237,11 +244,14 @@ public struct KeySchedule13: Sendable {
 
     /// Master Secret = HKDF-Extract(Derive-Secret(Handshake Secret, "derived", ""), 0).
     public mutating func deriveMasterSecret() {
-        guard let handshakeKey else {
+        let salt: [UInt8]
+        switch handshakeKey {
+        case .some(let key):
+            salt = TLS13.expandLabel(key, label: "derived", context: TLS13.emptyHash(hash), length: hash.outputLength)
+        case .none:
             assertionFailure("deriveMasterSecret before deriveHandshakeSecret")
             return
         }
-        let salt = TLS13.expandLabel(handshakeKey, label: "derived", context: TLS13.emptyHash(hash), length: hash.outputLength)
         let secret = HMACKey(salt, hash: hash).mac([UInt8](repeating: 0, count: hash.outputLength))
         masterSecret = secret
         masterKey = HMACKey(secret, hash: hash)
@@ -298,12 +308,16 @@ public struct KeySchedule13: Sendable {
     }
 
     private func derive(from secret: HMACKey?, label: String, transcriptHash: [UInt8]) -> [UInt8] {
-        guard let secret else {
+        // A `switch` borrows the key where `guard let` would copy it (a retain and a release per
+        // pad state).
+        switch secret {
+        case .some(let key):
+            return TLS13.expandLabel(key, label: label, context: transcriptHash, length: hash.outputLength)
+        case .none:
             // API misuse (a stage skipped). Fail closed: random bytes give keys nobody knows, so the
             // handshake fails instead of running under keys derived from an empty secret.
             assertionFailure("TLS 1.3 secret \"\(label)\" requested before its stage was derived")
             return SecureRandom.bytes(hash.outputLength)
         }
-        return TLS13.expandLabel(secret, label: label, context: transcriptHash, length: hash.outputLength)
     }
 }
