@@ -69,29 +69,37 @@ public struct HMACKey: Sendable {
         switch keyed {
         case .sha256(var inner, var outer):
             inner.update(bufferPointer: message)
-            return Self.finish(&inner, &outer)
+            return Self.finish(&inner, &outer) { Array($0) }
         case .sha384(var inner, var outer):
             inner.update(bufferPointer: message)
-            return Self.finish(&inner, &outer)
+            return Self.finish(&inner, &outer) { Array($0) }
         }
     }
 
     /// HMAC(key, m) for an m of `count` bytes that `write` puts into a stack buffer: a message
     /// assembled for one MAC (an HkdfLabel) never goes to the heap.
     public func mac(count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void) -> [UInt8] {
+        withMAC(count: count, writing: write) { Array($0) }
+    }
+
+    /// `mac(count:writing:)` that hands the MAC to `body` instead of allocating it: the TLS 1.2 PRF
+    /// copies each block straight into its output.
+    public func withMAC<Result>(
+        count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void, _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
         switch keyed {
         case .sha256(var inner, var outer):
             withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
                 write(bytes)
                 inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
             }
-            return Self.finish(&inner, &outer)
+            return Self.finish(&inner, &outer, body)
         case .sha384(var inner, var outer):
             withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
                 write(bytes)
                 inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
             }
-            return Self.finish(&inner, &outer)
+            return Self.finish(&inner, &outer, body)
         }
     }
 
@@ -132,8 +140,10 @@ public struct HMACKey: Sendable {
     }
 
     /// The outer hash over the finished inner one: HMAC's result.
-    private static func finish<H: HashFunction>(_ inner: inout H, _ outer: inout H) -> [UInt8] {
+    private static func finish<H: HashFunction, Result>(
+        _ inner: inout H, _ outer: inout H, _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
         inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
-        return outer.finalize().withUnsafeBytes { Array($0) }
+        return outer.finalize().withUnsafeBytes(body)
     }
 }

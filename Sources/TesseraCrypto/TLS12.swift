@@ -16,9 +16,7 @@ public enum TLS12: Sendable {
 
     /// The PRF with its secret keyed once (`HMACKey`), for secrets used more than once.
     public static func prf(secret: HMACKey, label: String, seed: [UInt8], length: Int) -> [UInt8] {
-        var labelAndSeed = Array(label.utf8)
-        labelAndSeed.append(contentsOf: seed)
-        return pHash(secret, seed: labelAndSeed, length: length)
+        pHash(secret, label: label, seed: seed, length: length)
     }
 
     /// RFC 5246 §8.1: master_secret = PRF(pre_master_secret, "master secret",
@@ -53,21 +51,39 @@ public enum TLS12: Sendable {
     }
 
     /// RFC 5246 §5: P_hash(secret, seed) = HMAC_hash(secret, A(1) + seed) + HMAC_hash(secret, A(2) + seed) + ...
-    /// with A(0) = seed, A(i) = HMAC_hash(secret, A(i-1)). The secret is keyed once (`HMACKey`).
-    static func pHash(_ secret: HMACKey, seed: [UInt8], length: Int) -> [UInt8] {
+    /// with A(0) = seed, A(i) = HMAC_hash(secret, A(i-1)); here seed = label + seed. The secret is
+    /// keyed once (`HMACKey`). Each HMAC input is written on the stack and each block goes straight
+    /// into the output: the output and A(i) are the only allocations.
+    static func pHash(_ secret: HMACKey, label: String, seed: [UInt8], length: Int) -> [UInt8] {
         guard length > 0 else { return [] }
+        let hashLength = secret.hash.outputLength
+        let seedLength = label.utf8.count + seed.count
+        // Writes label + seed at `offset`. (No closure here captures `secret`: that would copy it.)
+        func writeSeed(_ bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+            var index = offset
+            for byte in label.utf8 {
+                bytes[index] = byte
+                index += 1
+            }
+            seed.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: bytes[index...]).copyMemory(from: $0) }
+        }
+        // A(1) = HMAC(secret, A(0)).
+        var a = secret.mac(count: seedLength) { writeSeed($0, at: 0) }
         var output = [UInt8]()
-        output.reserveCapacity(length + secret.hash.outputLength)
-        var a = secret.mac(seed)  // A(1)
-        var message = [UInt8]()
-        message.reserveCapacity(a.count + seed.count)
+        output.reserveCapacity(length + hashLength)
         while output.count < length {
-            message.removeAll(keepingCapacity: true)
-            message.append(contentsOf: a)
-            message.append(contentsOf: seed)
-            output.append(contentsOf: secret.mac(message))
+            // HMAC(secret, A(i) + seed), appended as it comes.
+            secret.withMAC(count: a.count + seedLength, writing: { bytes in
+                a.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: bytes[..<$0.count]).copyMemory(from: $0) }
+                writeSeed(bytes, at: a.count)
+            }) { output.append(contentsOf: $0) }
             if output.count >= length { break }
-            a = secret.mac(a)  // A(i+1)
+            // A(i+1) = HMAC(secret, A(i)), over A(i)'s bytes in place.
+            secret.withMAC(count: a.count, writing: { bytes in
+                a.withUnsafeBytes { bytes.copyMemory(from: $0) }
+            }) { mac in
+                a.withUnsafeMutableBytes { $0.copyMemory(from: mac) }
+            }
         }
         output.removeLast(output.count - length)
         return output
