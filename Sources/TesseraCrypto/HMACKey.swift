@@ -69,37 +69,39 @@ public struct HMACKey: Sendable {
         switch keyed {
         case .sha256(var inner, var outer):
             inner.update(bufferPointer: message)
-            return Self.finish(&inner, &outer) { Array($0) }
+            return Self.finish(&inner, &outer)
         case .sha384(var inner, var outer):
             inner.update(bufferPointer: message)
-            return Self.finish(&inner, &outer) { Array($0) }
+            return Self.finish(&inner, &outer)
         }
     }
 
     /// HMAC(key, m) for an m of `count` bytes that `write` puts into a stack buffer: a message
     /// assembled for one MAC (an HkdfLabel) never goes to the heap.
     public func mac(count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void) -> [UInt8] {
-        withMAC(count: count, writing: write) { Array($0) }
+        var result: [UInt8] = []
+        withMAC(count: count, writing: write) { result = Array($0) }
+        return result
     }
 
     /// `mac(count:writing:)` that hands the MAC to `body` instead of allocating it: the TLS 1.2 PRF
     /// copies each block straight into its output.
-    public func withMAC<Result>(
-        count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void, _ body: (UnsafeRawBufferPointer) -> Result
-    ) -> Result {
+    public func withMAC(
+        count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void, _ body: (UnsafeRawBufferPointer) -> Void
+    ) {
         switch keyed {
         case .sha256(var inner, var outer):
             withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
                 write(bytes)
                 inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
             }
-            return Self.finish(&inner, &outer, body)
+            Self.finish(&inner, &outer, body)
         case .sha384(var inner, var outer):
             withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
                 write(bytes)
                 inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
             }
-            return Self.finish(&inner, &outer, body)
+            Self.finish(&inner, &outer, body)
         }
     }
 
@@ -139,11 +141,16 @@ public struct HMACKey: Sendable {
         return output
     }
 
-    /// The outer hash over the finished inner one: HMAC's result.
-    private static func finish<H: HashFunction, Result>(
-        _ inner: inout H, _ outer: inout H, _ body: (UnsafeRawBufferPointer) -> Result
-    ) -> Result {
+    /// The outer hash over the finished inner one: HMAC's result, handed to `body`.
+    private static func finish<H: HashFunction>(_ inner: inout H, _ outer: inout H, _ body: (UnsafeRawBufferPointer) -> Void) {
         inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
-        return outer.finalize().withUnsafeBytes(body)
+        outer.finalize().withUnsafeBytes(body)
+    }
+
+    /// The same, as a new array.
+    private static func finish<H: HashFunction>(_ inner: inout H, _ outer: inout H) -> [UInt8] {
+        var result: [UInt8] = []
+        finish(&inner, &outer) { result = Array($0) }
+        return result
     }
 }

@@ -61,9 +61,17 @@ public enum TLS12: Sendable {
         // Writes label + seed at `offset`. (No closure here captures `secret`: that would copy it.)
         func writeSeed(_ bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
             var index = offset
-            for byte in label.utf8 {
-                bytes[index] = byte
-                index += 1
+            let copied: Int? = label.utf8.withContiguousStorageIfAvailable { utf8 in
+                UnsafeMutableRawBufferPointer(rebasing: bytes[index..<(index + utf8.count)]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+                return utf8.count
+            }
+            if let copied {
+                index += copied
+            } else {
+                for byte in label.utf8 {
+                    bytes[index] = byte
+                    index += 1
+                }
             }
             seed.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: bytes[index...]).copyMemory(from: $0) }
         }
