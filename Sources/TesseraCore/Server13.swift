@@ -437,18 +437,17 @@ struct ServerConnected13: Sendable {
             let remaining = TimeInterval(original.timeout) - now.timeIntervalSince(original.time)
             lifetime = min(lifetime, UInt32(clamping: max(0, Int(remaining))))
         }
-        // Each ticket's ticket_age_add (4 bytes) and sealing IV (16), drawn in one call: one
-        // getentropy for all of them rather than two system calls per ticket.
+        // Every ticket's ticket_age_add (4 bytes each), then every sealing IV (16 each), drawn in
+        // one call: one getentropy for all of them rather than two system calls per ticket.
         let resumptionKey = HMACKey(secrets.resumptionMasterSecret, hash: parameters.hash)
-        let perTicket = 4 + TicketSealing.ivLength
-        let random = SecureRandom.bytes(count * perTicket)
+        let random = SecureRandom.bytes(count * (4 + TicketSealing.ivLength))
         var nonces: [[UInt8]] = [], variants: [(masterSecret: [UInt8], ticketAgeAdd: UInt32?)] = []
         nonces.reserveCapacity(count)
         variants.reserveCapacity(count)
         for index in 0..<count {
             let nonce = withUnsafeBytes(of: UInt64(ticketsSent).bigEndian) { Array($0) }
             ticketsSent += 1
-            let ageAdd = random.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: index * perTicket, as: UInt32.self)) }
+            let ageAdd = random.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)) }
             nonces.append(nonce)
             variants.append((KeySchedule13.resumptionPSK(keyed: resumptionKey, nonce: nonce), ageAdd))
         }
@@ -466,12 +465,12 @@ struct ServerConnected13: Sendable {
             maxEarlyData: ctx.configuration.maxEarlyData > 0 ? ctx.configuration.maxEarlyData : nil,
             alpn: summary.alpn.map { Array($0.utf8) })
         let earlyData: [Extension] = ctx.configuration.maxEarlyData > 0 ? [.earlyData(maxEarlyDataSize: ctx.configuration.maxEarlyData)] : []
-        for (index, state) in session.derEncoded(variants: variants).enumerated() {
-            let start = index * perTicket
-            let iv = Array(random[(start + 4)..<(start + perTicket)])
+        // Sealed as one batch: every ticket encrypted, then every MAC (`TicketSealing.seal(_:key:ivs:)`).
+        let ivs = Array(random[(count * 4)...])
+        for (index, ticket) in TicketSealing.seal(session.derEncoded(variants: variants), key: key, ivs: ivs).enumerated() {
             tickets.append(NewSessionTicket13(
                 lifetime: lifetime, ageAdd: variants[index].ticketAgeAdd ?? 0, nonce: nonces[index],
-                ticket: TicketSealing.seal(state, key: key, iv: iv), extensions: earlyData))
+                ticket: ticket, extensions: earlyData))
         }
         return tickets
     }

@@ -113,7 +113,35 @@ public enum TicketSealing {
     /// several tickets draws their IVs in one call (`SecureRandom`), and known-answer tests pass
     /// fixed ones. Reusing an IV under one key leaks whether two states share a prefix.
     public static func seal(_ plaintext: [UInt8], key: TicketKey, iv: [UInt8]) -> [UInt8] {
-        guard iv.count == ivLength else { return [] }
+        guard iv.count == ivLength, let ticket = encrypt(plaintext, key: key, iv: iv[...]) else { return [] }
+        return authenticate(ticket, key: key)
+    }
+
+    /// Several states under one key, the IVs (`ivLength` bytes each, in order, fresh random bytes as
+    /// for `seal`) drawn together: a TLS 1.3 server's batch of tickets. All are encrypted first and
+    /// then all authenticated, so AES-CBC and HMAC each run with their code still in the cache
+    /// rather than taking turns evicting it. Element i equals `seal(plaintexts[i], key:, iv:)` with
+    /// the i-th IV; an empty array where that would be empty.
+    public static func seal(_ plaintexts: [[UInt8]], key: TicketKey, ivs: [UInt8]) -> [[UInt8]] {
+        guard ivs.count == plaintexts.count * ivLength else { return plaintexts.map { _ in [] } }
+        var tickets: [[UInt8]] = []
+        tickets.reserveCapacity(plaintexts.count)
+        for (index, plaintext) in plaintexts.enumerated() {
+            let iv = ivs[(index * ivLength)..<((index + 1) * ivLength)]
+            tickets.append(encrypt(plaintext, key: key, iv: iv) ?? [])
+        }
+        for index in tickets.indices where !tickets[index].isEmpty {
+            var ticket: [UInt8] = []
+            swap(&ticket, &tickets[index])  // the only reference, so the MAC is appended in place
+            tickets[index] = authenticate(ticket, key: key)
+        }
+        return tickets
+    }
+
+    /// key_name | IV | AES-256-CBC(state), with room for the MAC; nil if the IV is not 16 bytes or
+    /// encryption fails.
+    private static func encrypt(_ plaintext: [UInt8], key: TicketKey, iv: ArraySlice<UInt8>) -> [UInt8]? {
+        guard iv.count == ivLength else { return nil }
         // PKCS#7 (RFC 5652 §6.3): 1 to 16 bytes, each the pad length. Padded here, in one array
         // of the final size, because swift-crypto's padding path copies the plaintext into a Data
         // and appends the pad through generic code: a third of the cost of encrypting a ticket.
@@ -127,13 +155,20 @@ public enum TicketSealing {
         do {
             ciphertext = try AES._CBC.encrypt(padded, using: key.cipherKey, iv: AES._CBC.IV(ivBytes: iv), noPadding: true)
         } catch {
-            return []
+            return nil
         }
         var ticket = [UInt8]()
         ticket.reserveCapacity(key.name.count + iv.count + ciphertext.count + macLength)
         ticket.append(contentsOf: key.name)
         ticket.append(contentsOf: iv)
         ticket.append(contentsOf: ciphertext)
+        return ticket
+    }
+
+    /// Appends HMAC-SHA256 over everything before it (RFC 5077 §4); empty if the result is longer
+    /// than a ticket may be.
+    private static func authenticate(_ ticket: consuming [UInt8], key: TicketKey) -> [UInt8] {
+        var ticket = ticket
         ticket.append(contentsOf: key.macKey.mac(ticket))
         guard ticket.count <= maximumTicketLength else { return [] }
         return ticket

@@ -92,6 +92,25 @@ final class TicketSealingTests: XCTestCase {
         }
     }
 
+    /// The batch form (a TLS 1.3 server's tickets) gives, ticket for ticket, what `seal` gives with
+    /// the same IV, and each opens to its own state.
+    func testBatchSealingEqualsSealingOneByOne() throws {
+        let key = TicketKey.generate()
+        for count in 0...3 {
+            let plaintexts = (0..<count).map { index in (0..<(40 + 17 * index)).map { UInt8(truncatingIfNeeded: $0 &+ index) } }
+            let ivs = SecureRandom.bytes(16 * count)
+            let batch = TicketSealing.seal(plaintexts, key: key, ivs: ivs)
+            XCTAssertEqual(batch.count, count)
+            for index in 0..<count {
+                let iv = Array(ivs[(16 * index)..<(16 * (index + 1))])
+                XCTAssertEqual(batch[index], TicketSealing.seal(plaintexts[index], key: key, iv: iv), "ticket \(index) of \(count)")
+                XCTAssertEqual(try TicketSealing.open(batch[index], key: key), plaintexts[index])
+            }
+        }
+        // IVs that do not match the count: no tickets rather than reused or missing IVs.
+        XCTAssertEqual(TicketSealing.seal([[1, 2, 3], [4]], key: key, ivs: SecureRandom.bytes(16)), [[], []])
+    }
+
     func testFlippingAnyBitOfATicketIsRejected() throws {
         for name in vectorNames {
             let key = try NginxTicketKeyFile.parse(try vectorBytes(keyFileName(forVector: name)))

@@ -112,8 +112,10 @@ public struct ResumedServerFloor13: HandshakeFloorWork, Sendable {
         let keys = FloorSchedule13(
             schedule, sharedSecret: sharedBytes, helloHash: helloHash, beforeFinishedHash: beforeFinishedHash,
             serverFinishedHash: serverFinishedHash, clientFinishedHash: clientFinishedHash, parameters: parameters)
-        let ticketNonce = SecureRandom.bytes(8)
-        let psk = KeySchedule13.resumptionPSK(resumptionMasterSecret: keys.resumption, nonce: ticketNonce, hash: .sha256)
+        // The new ticket's ticket_age_add and IV drawn in one call and its nonce a counter, as the
+        // server does.
+        let ticketRandom = SecureRandom.bytes(4 + TicketSealing.ivLength)
+        let psk = KeySchedule13.resumptionPSK(resumptionMasterSecret: keys.resumption, nonce: [0, 0, 0, 0, 0, 0, 0, 0], hash: .sha256)
 
         let handshakeKey = SymmetricKey(data: keys.serverHandshake.key)
         _ = SymmetricKey(data: keys.clientHandshake.key)  // opens the client's Finished (below, prepared)
@@ -123,8 +125,7 @@ public struct ResumedServerFloor13: HandshakeFloorWork, Sendable {
               let opened = try? AES.GCM.open(clientFinishedRecord, using: clientFinishedKey, authenticating: aad),
               let nst = try? AES.GCM.seal(newSessionTicket, using: SymmetricKey(data: keys.serverApplication.key), nonce: nonce, authenticating: aad)
         else { return -1 }
-        _ = SecureRandom.bytes(4)
-        let newTicket = TicketSealing.seal(state, key: ticketKey)
+        let newTicket = TicketSealing.seal(state, key: ticketKey, iv: Array(ticketRandom[4...]))
         return binder.count + flight.ciphertext.count + opened.count + nst.ciphertext.count
             + keys.clientFinished.count + psk.count + newTicket.count + node.encodedBytes.count
     }
@@ -266,12 +267,17 @@ public struct FullServerFloor13: HandshakeFloorWork, Sendable {
               let opened = try? AES.GCM.open(clientFinishedRecord, using: clientFinishedKey, authenticating: aad),
               let tickets = try? AES.GCM.seal(newSessionTickets, using: SymmetricKey(data: keys.serverApplication.key), nonce: nonce, authenticating: aad)
         else { return -1 }
+        // Both tickets' ticket_age_add and IVs drawn in one call, their nonces counters, the
+        // resumption secret keyed once and the two sealed as one batch, as the server does.
+        let ticketRandom = SecureRandom.bytes(2 * (4 + TicketSealing.ivLength))
+        let resumptionKey = HMACKey(keys.resumption, hash: .sha256)
         var total = 0
-        for _ in 0..<2 {
-            _ = SecureRandom.bytes(4)
-            let ticketNonce = SecureRandom.bytes(8)
-            total += KeySchedule13.resumptionPSK(resumptionMasterSecret: keys.resumption, nonce: ticketNonce, hash: .sha256).count
-            total += TicketSealing.seal(sessionDER, key: ticketKey).count
+        for index in 0..<2 {
+            let nonce = withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }
+            total += KeySchedule13.resumptionPSK(keyed: resumptionKey, nonce: nonce).count
+        }
+        for ticket in TicketSealing.seal([sessionDER, sessionDER], key: ticketKey, ivs: Array(ticketRandom[8...])) {
+            total += ticket.count
         }
         return total + signature.count + sealedFlight.ciphertext.count + opened.count + tickets.ciphertext.count + keys.clientFinished.count
     }
