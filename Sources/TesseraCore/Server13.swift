@@ -166,10 +166,19 @@ enum Server13Start {
         let serverSecret = schedule.serverHandshakeTrafficSecret(transcriptHash: hash)
         TLS13Support.keyLog(ctx.configuration, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hello.random, clientSecret)
         TLS13Support.keyLog(ctx.configuration, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hello.random, serverSecret)
-        // Each handshake secret is keyed once for its record keys and its finished key.
+        // Each handshake secret is keyed once for its record keys and its finished key. What the
+        // flight and the client's Finished need from them, and the master secret (whose input
+        // needs no transcript, RFC 8446 §7.1), is derived here in one run, while the HMAC code is
+        // in the cache; the certificate, its signature and the encoding come after.
         let serverKey = HMACKey(serverSecret, hash: parameters.hash)
         let clientKey = HMACKey(clientSecret, hash: parameters.hash)
         try ctx.records.installWriteProtection(try TLS13Support.protection(serverKey, parameters))
+        // With early data accepted, the client's records stay under its early traffic secret until
+        // its EndOfEarlyData; the handshake keys are made then.
+        let clientHandshakeProtection = acceptEarlyData ? nil : try TLS13Support.protection(clientKey, parameters)
+        // RFC 8446 §4.4.4: finished_key, keyed for the one HMAC over the transcript below.
+        let serverFinishedKey = HMACKey(KeySchedule13.finishedKey(keyed: serverKey), hash: parameters.hash)
+        schedule.deriveMasterSecret()
 
         var encrypted: [Extension] = []
         if let alpn { encrypted.append(.alpn([Array(alpn.utf8)])) }
@@ -190,10 +199,9 @@ enum Server13Start {
             let signature = try crypto { () throws(CryptoError) in try key.sign(content, scheme: signatureScheme) }
             transcript.append(try ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))
         }
-        let verifyData = TLS13Support.finished(keyed: serverKey, transcriptHash: transcript.currentHash())
+        let verifyData = serverFinishedKey.mac(transcript.currentHash())
         transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
-        schedule.deriveMasterSecret()
         let applicationHash = transcript.currentHash()
         let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: applicationHash)
         let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: applicationHash)
@@ -207,7 +215,13 @@ enum Server13Start {
             TLS13Support.keyLog(ctx.configuration, "CLIENT_EARLY_TRAFFIC_SECRET", hello.random, early)
             try ctx.records.installReadProtection(try TLS13Support.protection(early, parameters))
         } else {
-            try ctx.records.installReadProtection(try TLS13Support.protection(clientKey, parameters))
+            let protection: RecordProtection
+            if let clientHandshakeProtection {
+                protection = clientHandshakeProtection
+            } else {
+                protection = try TLS13Support.protection(clientKey, parameters)
+            }
+            try ctx.records.installReadProtection(protection)
             // RFC 8446 §4.2.10: early data we declined is skipped, up to a limit.
             if clientSendsEarlyData { ctx.records.skipUndecryptableBudget = max(Int(ctx.configuration.maxEarlyData), 16384) + 4096 }
         }
