@@ -408,6 +408,16 @@ struct WaitClientCertificateVerify12: Sendable {
 struct WaitClientChangeCipherSpec: Sendable {
     var handshake: ServerHandshake12
     var keys: Keys12
+    /// The client's verify_data, worked out as soon as the messages it covers are all in (RFC 5246
+    /// §7.4.9: every handshake message before its Finished; a ChangeCipherSpec is none), right
+    /// after the key derivation whose HMAC code it shares.
+    var expectedClientVerifyData: [UInt8]
+
+    init(handshake: ServerHandshake12, keys: Keys12) {
+        self.handshake = handshake
+        self.keys = keys
+        expectedClientVerifyData = keys.verifyData(.client, handshakeHash: handshake.negotiated.transcript.currentHash())
+    }
 
     consuming func handle(_ message: HandshakeMessage) throws(TLSError) -> ServerState {
         throw TLSError(.unexpectedMessage, "unexpected message: expected ChangeCipherSpec, got \(message.type.displayName)")
@@ -415,7 +425,7 @@ struct WaitClientChangeCipherSpec: Sendable {
 
     consuming func handleChangeCipherSpec(_ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         try ctx.records.installReadProtection(keys.clientProtection)
-        return .waitClientFinished(WaitClientFinished(handshake: handshake, keys: keys))
+        return .waitClientFinished(WaitClientFinished(handshake: handshake, keys: keys, expectedClientVerifyData: expectedClientVerifyData))
     }
 }
 
@@ -423,13 +433,13 @@ struct WaitClientChangeCipherSpec: Sendable {
 struct WaitClientFinished: Sendable {
     var handshake: ServerHandshake12
     var keys: Keys12
+    var expectedClientVerifyData: [UInt8]
 
     consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
             var negotiated = handshake.negotiated
-            let expected = keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
-            guard constantTimeEquals(expected, finished.verifyData) else {
+            guard constantTimeEquals(expectedClientVerifyData, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
             negotiated.transcript.append(raw.bytes)
@@ -454,9 +464,11 @@ struct WaitClientFinished: Sendable {
                 negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
             }
 
+            // Our verify_data covers the NewSessionTicket, not the ChangeCipherSpec: worked out before
+            // it, next to the ticket's HMAC.
+            let serverVerifyData = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
             try ctx.records.writeChangeCipherSpec()
             try ctx.records.installWriteProtection(keys.serverProtection)
-            let serverVerifyData = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
             negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
 
             var summary = HandshakeSummary(
