@@ -90,18 +90,8 @@ public struct HMACKey: Sendable {
         count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void, _ body: (UnsafeRawBufferPointer) -> Void
     ) {
         switch keyed {
-        case .sha256(var inner, var outer):
-            withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
-                write(bytes)
-                inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-            }
-            Self.finish(&inner, &outer, body)
-        case .sha384(var inner, var outer):
-            withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
-                write(bytes)
-                inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-            }
-            Self.finish(&inner, &outer, body)
+        case .sha256(var inner, var outer): Self.mac(&inner, &outer, count: count, writing: write, body)
+        case .sha384(var inner, var outer): Self.mac(&inner, &outer, count: count, writing: write, body)
         }
     }
 
@@ -139,6 +129,18 @@ public struct HMACKey: Sendable {
         }
         output.removeLast(output.count - length)
         return output
+    }
+
+    /// The message written on the stack into the inner hash, then `finish`.
+    private static func mac<H: HashFunction>(
+        _ inner: inout H, _ outer: inout H, count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void,
+        _ body: (UnsafeRawBufferPointer) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { bytes in
+            write(bytes)
+            inner.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+        }
+        finish(&inner, &outer, body)
     }
 
     /// The outer hash over the finished inner one: HMAC's result, handed to `body`.
