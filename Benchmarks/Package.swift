@@ -39,6 +39,13 @@ let package = Package(
             ],
             path: "Sources/TesseraBenchSupport"
         ),
+        // OpenSSL's in-memory handshakes (the system libssl, OpenSSL 3.0; needs libssl-dev), for
+        // the paired resumption benchmarks; tls_bench (run-openssl.sh) builds the same file.
+        .target(
+            name: "COpenSSLPair",
+            path: "Sources/COpenSSLPair",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
         // Ticket-resumed handshakes on 1 vs 2 NIO event loops sharing one TicketKeyRing: a
         // throughput (wall-clock) figure, so a plain program rather than a `swift package
         // benchmark` target. Run with run-loops.sh.
@@ -72,6 +79,7 @@ let package = Package(
             name: "TLS12Handshake",
             dependencies: [
                 "TesseraBenchSupport",
+                "COpenSSLPair",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

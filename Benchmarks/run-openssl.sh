@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds Benchmarks/openssl/tls_bench.c against the system libssl and runs it:
+# Builds Benchmarks/openssl/tls_bench.c (with Sources/COpenSSLPair/ossl_pair.c, the handshake
+# driver it shares with the paired Swift benchmarks) against the system libssl and runs it:
 # OpenSSL's numbers for the same in-memory TLS 1.2 and TLS 1.3 work as the Swift benchmarks.
 #
 #   Benchmarks/run-openssl.sh [handshakes] [records]     (defaults 2000 and 20000)
@@ -21,5 +22,6 @@ if ! echo '#include <openssl/ssl.h>' | gcc -E -x c - >/dev/null 2>&1; then
   fi
 fi
 
-gcc -O2 -Wall -Wextra -Werror -o "$out/tls_bench" "$here/openssl/tls_bench.c" -lssl -lcrypto
+gcc -O2 -Wall -Wextra -Werror -I "$here/Sources/COpenSSLPair" -I "$here/Sources/COpenSSLPair/include" \
+  -o "$out/tls_bench" "$here/openssl/tls_bench.c" "$here/Sources/COpenSSLPair/ossl_pair.c" -lssl -lcrypto
 exec "$out/tls_bench" "$@"

@@ -1,4 +1,5 @@
 import Benchmark
+import COpenSSLPair
 import Crypto
 import NIOCore
 import NIOSSL
@@ -19,6 +20,12 @@ let pairedFloorMetric = BenchmarkMetric.custom("floor ÷ nio-ssl server (‰)", 
 /// The same, each handshake right after another library's (caches cold for it).
 let pairedTesseraColdMetric = BenchmarkMetric.custom("cold Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
 let pairedFloorColdMetric = BenchmarkMetric.custom("cold floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+/// Resumed handshakes: server CPU ÷ OpenSSL's (the system libssl, 3.0), ‰, warm and cold as
+/// above. The resumption targets are ≤ 500 (at least twice as fast as OpenSSL).
+let pairedResumedTesseraMetric = BenchmarkMetric.custom("Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let pairedResumedFloorMetric = BenchmarkMetric.custom("floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let pairedResumedTesseraColdMetric = BenchmarkMetric.custom("cold Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let pairedResumedFloorColdMetric = BenchmarkMetric.custom("cold floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
 /// swift-nio-ssl's server CPU to open one 16 KiB record ÷ Tessera's (or the floor's), ‰: a
 /// throughput ratio, so larger is better; the bulk target is ≥ 1000.
 let pairedOpenTesseraMetric = BenchmarkMetric.custom("Tessera open throughput ÷ nio-ssl (‰)", polarity: .prefersLarger, useScalingFactor: false)
@@ -75,6 +82,55 @@ func registerPairedBenchmarks() {
             benchmark.measurement(pairedFloorMetric, Int(floorCPU[1] * 2000 / nio[1]))
             benchmark.measurement(pairedTesseraColdMetric, Int(tessera[0] * 2000 / nio[0]))
             benchmark.measurement(pairedFloorColdMetric, Int(floorCPU[0] * 2000 / nio[0]))
+        }
+    }
+
+    // Ticket-resumed handshakes against OpenSSL's (RFC 5077 in TLS 1.2, psk_dhe_ke in TLS 1.3,
+    // one new ticket each), the same pattern: OpenSSL's twice, Tessera's twice, OpenSSL's twice,
+    // the resumed floor twice. OpenSSL's handshakes run in C in this process
+    // (Sources/COpenSSLPair, the driver run-openssl.sh's tls_bench uses), so each ratio comes
+    // from one iteration, as the full-handshake ratios do.
+    for version in [ProtocolVersion.tls12, .tls13] {
+        let label = version == .tls12 ? "TLS1.2" : "TLS1.3"
+        Benchmark(
+            "Paired \(label) resumed handshake server",
+            configuration: .init(
+                metrics: [.throughput, pairedResumedTesseraMetric, pairedResumedFloorMetric, pairedResumedTesseraColdMetric,
+                          pairedResumedFloorColdMetric],
+                scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 2000)
+        ) { benchmark in
+            ossl_bench_setup()
+            let tls13: Int32 = version == .tls13 ? 1 : 0
+            let (world, session) = try ResumptionFixture.shared(version)
+            let floor: any HandshakeFloorWork = version == .tls12 ? ResumedServerFloor() : ResumedServerFloor13()
+            // [cold, warm] server CPU of each.
+            var openssl: [UInt64] = [0, 0], tessera: [UInt64] = [0, 0], floorCPU: [UInt64] = [0, 0]
+            func opensslHandshake(_ slot: Int) {
+                // Exits with OpenSSL's errors if it did not resume or took the wrong tickets.
+                openssl[slot] &+= ossl_bench_handshake(tls13, 1).server_ns
+            }
+            func tesseraHandshake(_ slot: Int) throws {
+                var pair = TesseraPair(world, session: session)
+                try pair.checkedHandshake(version, resumed: true)
+                tessera[slot] &+= pair.serverCPU
+            }
+            func floorHandshake(_ slot: Int) {
+                let start = threadCPUNanoseconds()
+                blackHole(floor.run())
+                floorCPU[slot] &+= threadCPUNanoseconds() &- start
+            }
+            benchmark.startMeasurement()
+            opensslHandshake(0); opensslHandshake(1)
+            try tesseraHandshake(0); try tesseraHandshake(1)
+            opensslHandshake(0); opensslHandshake(1)
+            floorHandshake(0); floorHandshake(1)
+            benchmark.stopMeasurement()
+            guard openssl[0] > 0, openssl[1] > 0 else { throw BenchmarkFailure.notEstablished }
+            // OpenSSL ran twice per slot; Tessera and the floor once.
+            benchmark.measurement(pairedResumedTesseraMetric, Int(tessera[1] * 2000 / openssl[1]))
+            benchmark.measurement(pairedResumedFloorMetric, Int(floorCPU[1] * 2000 / openssl[1]))
+            benchmark.measurement(pairedResumedTesseraColdMetric, Int(tessera[0] * 2000 / openssl[0]))
+            benchmark.measurement(pairedResumedFloorColdMetric, Int(floorCPU[0] * 2000 / openssl[0]))
         }
     }
 
