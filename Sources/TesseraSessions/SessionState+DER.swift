@@ -106,23 +106,26 @@ extension SessionState {
         guard root.identifier == .sequence, case .constructed(let children) = root.content else {
             throw SessionError(.notDER, "an SSL_SESSION is a SEQUENCE, found \(root.identifier)")
         }
+        // Each node is read where it is taken from the iterator, borrowed by the field readers:
+        // a copied `ASN1Node` costs two reference counts and its destruction two more, and this
+        // runs once per resumed handshake (the state in a ticket).
         var fields = children.makeIterator()
 
-        let asn1Version: UInt32 = try DERField.integer(fields.next(), "version")
+        let asn1Version: UInt32 = try DERField.integer(DERField.next(&fields, "version"), "version")
         guard asn1Version == Self.asn1Version else {
             throw SessionError(.unsupportedVersion, "SSL_SESSION ASN.1 version \(asn1Version), expected 1")
         }
         // Tessera speaks TLS 1.2 and 1.3 only; an older session could never be resumed.
-        let sslVersion: Int32 = try DERField.integer(fields.next(), "ssl_version")
+        let sslVersion: Int32 = try DERField.integer(DERField.next(&fields, "ssl_version"), "ssl_version")
         guard sslVersion == 0x0303 || sslVersion == 0x0304 else {
             throw SessionError(.unsupportedVersion, "ssl_version \(hex(sslVersion)) is neither TLS 1.2 (0x0303) nor TLS 1.3 (0x0304)")
         }
-        let cipher = try DERField.octets(fields.next(), "cipher", maximumLength: 2)
-        guard cipher.count == 2 else {
+        let cipher = try DERField.octets(DERField.next(&fields, "cipher"), "cipher", maximumLength: 2)
+        guard cipher.count == 2, let cipherHigh = cipher.first, let cipherLow = cipher.last else {
             throw SessionError(.invalidField, "cipher: expected 2 bytes, got \(cipher.count)")
         }
-        let sessionID = try DERField.octets(fields.next(), "session_id", maximumLength: Self.maximumSessionIDLength)
-        let masterSecret = try DERField.octets(fields.next(), "master_key", maximumLength: Self.maximumMasterSecretLength)
+        let sessionID = Array(try DERField.octets(DERField.next(&fields, "session_id"), "session_id", maximumLength: Self.maximumSessionIDLength))
+        let masterSecret = Array(try DERField.octets(DERField.next(&fields, "master_key"), "master_key", maximumLength: Self.maximumMasterSecretLength))
 
         let isTLS13 = sslVersion == 0x0304
         var time: Int64 = 0
@@ -149,8 +152,8 @@ extension SessionState {
                 throw SessionError(.invalidField, "\(tag.fieldName) is repeated or out of order")
             }
             previousTag = tag.rawValue
-            let value = try DERField.explicitContent(node, tag.fieldName)
             let name = tag.fieldName
+            let value = try DERField.explicitContent(node, name)
             switch tag {
             case .time:
                 time = try DERField.integer(value, name)
@@ -167,7 +170,7 @@ extension SessionState {
                 }
                 peerCertificate = Array(value.encodedBytes)
             case .sessionIDContext:
-                sessionIDContext = try DERField.octets(value, name, maximumLength: Self.maximumSessionIDContextLength)
+                sessionIDContext = Array(try DERField.octets(value, name, maximumLength: Self.maximumSessionIDContextLength))
             case .verifyResult:
                 let result: Int32 = try DERField.integer(value, name)
                 // Zero is what an absent field means (OpenSSL's ZINT32), and what we omit.
@@ -186,7 +189,7 @@ extension SessionState {
                 }
                 ticketLifetimeHint = fitted == 0 ? nil : fitted  // ZUINT64: zero means absent
             case .ticket:
-                ticket = try DERField.octets(value, name, maximumLength: Self.maximumTicketLength)
+                ticket = Array(try DERField.octets(value, name, maximumLength: Self.maximumTicketLength))
             case .flags:
                 flags = try DERField.integer(value, name)
             case .ticketAgeAdd:
@@ -197,7 +200,7 @@ extension SessionState {
                 let limit: UInt32 = try DERField.integer(value, name)
                 maxEarlyData = limit != 0 || isTLS13 ? limit : nil
             case .alpn:
-                alpn = try DERField.octets(value, name, maximumLength: Self.maximumALPNLength)
+                alpn = Array(try DERField.octets(value, name, maximumLength: Self.maximumALPNLength))
             case .keyExchangeGroup:
                 let group: UInt32 = try DERField.integer(value, name)
                 guard let raw = UInt16(exactly: group) else {
@@ -209,7 +212,7 @@ extension SessionState {
 
         self.init(
             version: ProtocolVersion(rawValue: UInt16(truncatingIfNeeded: sslVersion)),
-            cipherSuite: CipherSuite(rawValue: UInt16(cipher[0]) << 8 | UInt16(cipher[1])),
+            cipherSuite: CipherSuite(rawValue: UInt16(cipherHigh) << 8 | UInt16(cipherLow)),
             sessionID: sessionID,
             masterSecret: masterSecret,
             time: Date(timeIntervalSince1970: TimeInterval(time)),
@@ -410,8 +413,15 @@ extension SessionState {
 
 /// Field readers that turn swift-asn1's errors into `SessionError`s naming the OpenSSL field.
 enum DERField {
-    static func integer<Value: ASN1IntegerRepresentable>(_ node: ASN1Node?, _ name: String) throws(SessionError) -> Value {
-        let node = try require(node, name)
+    /// The next element of a SEQUENCE, which must be there.
+    static func next(_ fields: inout ASN1NodeCollection.Iterator, _ name: String) throws(SessionError) -> ASN1Node {
+        guard let node = fields.next() else {
+            throw SessionError(.missingField, "\(name) is missing")
+        }
+        return node
+    }
+
+    static func integer<Value: ASN1IntegerRepresentable>(_ node: ASN1Node, _ name: String) throws(SessionError) -> Value {
         guard node.identifier == .integer else {
             throw SessionError(.invalidField, "\(name): expected INTEGER, found \(node.identifier)")
         }
@@ -422,15 +432,15 @@ enum DERField {
         }
     }
 
-    static func octets(_ node: ASN1Node?, _ name: String, maximumLength: Int) throws(SessionError) -> [UInt8] {
-        let node = try require(node, name)
+    /// The content of an OCTET STRING, a slice of the parsed bytes: callers that keep it copy it.
+    static func octets(_ node: ASN1Node, _ name: String, maximumLength: Int) throws(SessionError) -> ArraySlice<UInt8> {
         guard node.identifier == .octetString, case .primitive(let bytes) = node.content else {
             throw SessionError(.invalidField, "\(name): expected OCTET STRING, found \(node.identifier)")
         }
         guard bytes.count <= maximumLength else {
             throw SessionError(.invalidField, "\(name): \(bytes.count) bytes, at most \(maximumLength) allowed")
         }
-        return Array(bytes)
+        return bytes
     }
 
     /// The single element inside an EXPLICIT tag.
@@ -443,13 +453,6 @@ enum DERField {
             throw SessionError(.invalidField, "\(name): an explicit tag holds exactly one element")
         }
         return child
-    }
-
-    private static func require(_ node: ASN1Node?, _ name: String) throws(SessionError) -> ASN1Node {
-        guard let node else {
-            throw SessionError(.missingField, "\(name) is missing")
-        }
-        return node
     }
 }
 
