@@ -224,6 +224,25 @@ struct RecordLayer: Sendable {
         return bytes
     }
 
+    /// The same for a message encoded beforehand (`bytes` is the whole message, header
+    /// included): a server's Certificate, which is the same on every handshake.
+    @discardableResult
+    mutating func writeHandshake(encoded bytes: [UInt8], type: HandshakeType) throws(TLSError) -> ByteBuffer {
+        guard packsHandshakeMessages else {
+            let buffer = ByteBuffer(bytes: bytes)
+            trace(.sent, .handshake(type), bytes)
+            try writeRecords(.handshake, buffer.readableBytesView)
+            return buffer
+        }
+        if pendingTraceIndex == nil { pendingTraceIndex = actions.count }
+        if pendingHandshake.writerIndex == 0 { pendingHandshake.reserveCapacity(1024) }
+        let start = pendingHandshake.writerIndex
+        pendingHandshake.writeBytes(bytes)
+        let written = pendingHandshake.getSlice(at: start, length: bytes.count) ?? ByteBuffer()
+        trace(.sent, .handshake(type), bytes)
+        return written
+    }
+
     /// Frames and protects the open flight's messages (RFC 8446 §5.1: never across a key change).
     mutating func sealPendingHandshake() throws(TLSError) {
         guard pendingHandshake.readableBytes > 0 else { return }

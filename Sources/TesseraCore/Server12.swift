@@ -62,7 +62,7 @@ struct WaitClientHello: Sendable {
     }
 
     private func respond(to hello: ClientHello, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
-        guard let chain = ctx.configuration.certificateChain, let key = ctx.configuration.privateKey else {
+        guard ctx.configuration.certificateChain != nil, let key = ctx.configuration.privateKey else {
             throw TLSError(.internalError, "server has no certificate and key")
         }
         if try negotiateVersion(hello, ctx.configuration) == .tls13 {
@@ -202,9 +202,7 @@ struct WaitClientHello: Sendable {
         ctx.records.negotiatedVersion = .tls12
         transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
 
-        let certificate = CertificateMessage(
-            requestContext: [], entries: chain.derEncoded.map { CertificateEntry(certificate: $0, extensions: []) })
-        transcript.append(try ctx.records.writeHandshake(.certificate(certificate)))
+        transcript.append(try ctx.records.writeHandshake(encoded: ctx.configuration.certificateMessages.tls12, type: .certificate))
 
         // RFC 8422 §5.4: sign client_random + server_random + ServerECDHParams.
         let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: group) }

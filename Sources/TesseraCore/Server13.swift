@@ -20,7 +20,7 @@ enum Server13Start {
     static func respond(
         to hello: ClientHello, _ raw: RawHandshakeMessage, retried: HelloRetry13?, _ ctx: inout ServerContext
     ) throws(TLSError) -> ServerState {
-        guard let chain = ctx.configuration.certificateChain, let key = ctx.configuration.privateKey else {
+        guard ctx.configuration.certificateChain != nil, let key = ctx.configuration.privateKey else {
             throw TLSError(.internalError, "server has no certificate and key")
         }
         // RFC 8446 §4.1.2: exactly one compression method, null.
@@ -192,9 +192,7 @@ enum Server13Start {
         }
         // RFC 8446 §2.2: a PSK handshake authenticates by the PSK; no certificate.
         if resumed == nil {
-            let certificate = CertificateMessage(
-                requestContext: [], entries: chain.derEncoded.map { CertificateEntry(certificate: $0, extensions: []) })
-            transcript.append(try ctx.records.writeHandshake(.certificate(certificate)))
+            transcript.append(try ctx.records.writeHandshake(encoded: ctx.configuration.certificateMessages.tls13, type: .certificate))
             let content = TLS13Support.certificateVerifyContent(server: true, transcriptHash: transcript.currentHash())
             let signature = try crypto { () throws(CryptoError) in try key.sign(content, scheme: signatureScheme) }
             transcript.append(try ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))

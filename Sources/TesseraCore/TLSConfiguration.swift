@@ -59,12 +59,18 @@ public struct TLSConfiguration: Sendable {
     /// when the server asks for a certificate (and the key fits the server's signature
     /// algorithms); without them it answers with an empty Certificate.
     public var certificateChain: CertificateChain? {
-        didSet { leafScope = Self.leafScope(certificateChain) }
+        didSet {
+            leafScope = Self.leafScope(certificateChain)
+            certificateMessages = EncodedCertificateMessages(certificateChain)
+        }
     }
     public var privateKey: SigningKey?
     /// The first 20 bytes of the leaf's SHA-256: a server's default session scope
     /// (`ServerTicketPolicy.scope`), hashed once per chain rather than once per ticket.
     private(set) var leafScope: [UInt8] = []
+    /// A server's Certificate message for `certificateChain`, encoded once per chain rather than
+    /// once per handshake: the same bytes every time.
+    private(set) var certificateMessages = EncodedCertificateMessages(nil)
     /// Server: request a client certificate. See `ClientAuthentication`.
     public var clientAuthentication: ClientAuthentication = .none
     /// Server: the names (DER X.501) sent in the CertificateRequest so a client can pick a
@@ -164,5 +170,24 @@ public struct TLSConfiguration: Sendable {
     private static func implementedSuites(_ suites: [CipherSuite]) -> ([CipherSuiteParameters], [CipherSuiteParameters]) {
         let parameters = suites.compactMap(\.parameters)
         return (parameters.filter { $0.version == .tls12 }, parameters.filter { $0.version == .tls13 })
+    }
+}
+
+/// A server's Certificate handshake message (header included) for one chain, in each version's
+/// form: RFC 8446 §4.4.2 with an empty certificate_request_context and no per-entry extensions,
+/// RFC 5246 §7.4.2.
+struct EncodedCertificateMessages: Sendable {
+    let tls12: [UInt8]
+    let tls13: [UInt8]
+
+    init(_ chain: CertificateChain?) {
+        guard let chain else {
+            (tls12, tls13) = ([], [])
+            return
+        }
+        let message = HandshakeMessage.certificate(
+            CertificateMessage(requestContext: [], entries: chain.derEncoded.map { CertificateEntry(certificate: $0, extensions: []) }))
+        tls12 = Array(message.encoded(version: .tls12).readableBytesView)
+        tls13 = Array(message.encoded(version: .tls13).readableBytesView)
     }
 }
