@@ -96,14 +96,16 @@ struct RecordLayer: Sendable {
         }
         var contentType = record.contentType
         var fragment = record.fragment
-        if var protection = readProtection {
+        if readProtection != nil {
             // RFC 8446 §5: a CCS may arrive unprotected during a TLS 1.3 handshake; never in 1.2.
             if negotiatedVersion == .tls13, record.contentType == .changeCipherSpec {
                 contentType = .changeCipherSpec
             } else {
-                let opened: (contentType: ContentType, plaintext: ByteBuffer)
+                // Opened in place (optional chaining), so the protection's key is not copied out
+                // and back for every record.
+                let opened: (contentType: ContentType, plaintext: ByteBuffer)?
                 do {
-                    opened = try protection.open(record)
+                    opened = try readProtection?.open(record)
                 } catch {
                     // RFC 8446 §4.2.10: early data the server declined is skipped, up to a limit.
                     if error.code == .badRecordMAC, record.contentType == .applicationData,
@@ -114,7 +116,7 @@ struct RecordLayer: Sendable {
                     throw TLSError(error)
                 }
                 skipUndecryptableBudget = 0
-                readProtection = protection
+                guard let opened else { throw TLSError(.internalError, "read protection vanished while opening a record") }
                 contentType = opened.contentType
                 fragment = opened.plaintext
             }
@@ -286,10 +288,14 @@ struct RecordLayer: Sendable {
         repeat {
             let end = payload.index(start, offsetBy: min(TLSRecord.maxPlaintextLength, payload.endIndex - start))
             let chunk = payload[start..<end]
-            if var protection = writeProtection {
+            if writeProtection != nil {
                 let headerIndex = output.writerIndex
-                try crypto { () throws(CryptoError) in try protection.seal(contentType: type, plaintext: chunk, into: &output) }
-                writeProtection = protection
+                // Sealed in place (optional chaining): the key is not copied out and back.
+                do {
+                    try writeProtection?.seal(contentType: type, plaintext: chunk, into: &output)
+                } catch {
+                    throw TLSError(error)
+                }
                 traceHeader(at: headerIndex, traceIndex: &headerTraceIndex)
             } else {
                 output.reserveCapacity(minimumWritableBytes: TLSRecord.headerLength + chunk.count)
