@@ -124,8 +124,8 @@ extension SessionState {
         guard cipher.count == 2, let cipherHigh = cipher.first, let cipherLow = cipher.last else {
             throw SessionError(.invalidField, "cipher: expected 2 bytes, got \(cipher.count)")
         }
-        let sessionID = Array(try DERField.octets(DERField.next(&fields, "session_id"), "session_id", maximumLength: Self.maximumSessionIDLength))
-        let masterSecret = Array(try DERField.octets(DERField.next(&fields, "master_key"), "master_key", maximumLength: Self.maximumMasterSecretLength))
+        let sessionID = try DERField.bytes(DERField.next(&fields, "session_id"), "session_id", maximumLength: Self.maximumSessionIDLength)
+        let masterSecret = try DERField.bytes(DERField.next(&fields, "master_key"), "master_key", maximumLength: Self.maximumMasterSecretLength)
 
         let isTLS13 = sslVersion == 0x0304
         var time: Int64 = 0
@@ -144,7 +144,7 @@ extension SessionState {
         var keyExchangeGroup: NamedGroup?
 
         var previousTag: UInt = 0
-        while let node = fields.next() {
+        while let node = DERField.next(&fields) {
             guard node.identifier.tagClass == .contextSpecific, let tag = Tag(rawValue: node.identifier.tagNumber) else {
                 continue  // [0] key_arg, [7], [8], [11], [12], [17], [18], [20] and anything newer: skipped
             }
@@ -170,7 +170,7 @@ extension SessionState {
                 }
                 peerCertificate = Array(value.encodedBytes)
             case .sessionIDContext:
-                sessionIDContext = Array(try DERField.octets(value, name, maximumLength: Self.maximumSessionIDContextLength))
+                sessionIDContext = try DERField.bytes(value, name, maximumLength: Self.maximumSessionIDContextLength)
             case .verifyResult:
                 let result: Int32 = try DERField.integer(value, name)
                 // Zero is what an absent field means (OpenSSL's ZINT32), and what we omit.
@@ -189,7 +189,7 @@ extension SessionState {
                 }
                 ticketLifetimeHint = fitted == 0 ? nil : fitted  // ZUINT64: zero means absent
             case .ticket:
-                ticket = Array(try DERField.octets(value, name, maximumLength: Self.maximumTicketLength))
+                ticket = try DERField.bytes(value, name, maximumLength: Self.maximumTicketLength)
             case .flags:
                 flags = try DERField.integer(value, name)
             case .ticketAgeAdd:
@@ -200,7 +200,7 @@ extension SessionState {
                 let limit: UInt32 = try DERField.integer(value, name)
                 maxEarlyData = limit != 0 || isTLS13 ? limit : nil
             case .alpn:
-                alpn = Array(try DERField.octets(value, name, maximumLength: Self.maximumALPNLength))
+                alpn = try DERField.bytes(value, name, maximumLength: Self.maximumALPNLength)
             case .keyExchangeGroup:
                 let group: UInt32 = try DERField.integer(value, name)
                 guard let raw = UInt16(exactly: group) else {
@@ -413,12 +413,29 @@ extension SessionState {
 
 /// Field readers that turn swift-asn1's errors into `SessionError`s naming the OpenSSL field.
 enum DERField {
+    // The readers are outlined (`@inline(never)`): swift-asn1's iterator and the array copy are
+    // inlinable, and inlined at every field they made the decoder 14 KB of code, a hundred cache
+    // lines of it run per resumed handshake.
+
     /// The next element of a SEQUENCE, which must be there.
+    @inline(never)
     static func next(_ fields: inout ASN1NodeCollection.Iterator, _ name: String) throws(SessionError) -> ASN1Node {
         guard let node = fields.next() else {
             throw SessionError(.missingField, "\(name) is missing")
         }
         return node
+    }
+
+    /// The next element of a SEQUENCE, if any.
+    @inline(never)
+    static func next(_ fields: inout ASN1NodeCollection.Iterator) -> ASN1Node? {
+        fields.next()
+    }
+
+    /// An OCTET STRING's content, copied to keep.
+    @inline(never)
+    static func bytes(_ node: ASN1Node, _ name: String, maximumLength: Int) throws(SessionError) -> [UInt8] {
+        Array(try octets(node, name, maximumLength: maximumLength))
     }
 
     static func integer<Value: ASN1IntegerRepresentable>(_ node: ASN1Node, _ name: String) throws(SessionError) -> Value {
