@@ -204,25 +204,47 @@ public enum TicketSealing {
         }
 
         // RFC 5077 §4: verify the MAC over key_name | IV | encrypted_state before decrypting.
-        let expectedMAC = ticket.withUnsafeBytes { key.macKey.mac(UnsafeRawBufferPointer(rebasing: $0[0..<macStart])) }
-        guard constantTimeEquals(expectedMAC, Array(ticket[macStart...])) else {
+        let macMatches = ticket.withUnsafeBytes { bytes in
+            let expected = key.macKey.mac(UnsafeRawBufferPointer(rebasing: bytes[0..<macStart]))
+            return constantTimeEquals(expected, UnsafeRawBufferPointer(rebasing: bytes[macStart...]))
+        }
+        guard macMatches else {
             throw CryptoError(.badRecordMAC, "ticket MAC does not verify")
         }
 
-        // Only a key holder can get here, so a malformed length is a bug on their side, not an oracle.
-        let ciphertext = ticket[ivEnd..<macStart]
-        guard ciphertext.count % 16 == 0 else {
-            throw CryptoError(.badRecordMAC, "ticket ciphertext of \(ciphertext.count) bytes is not whole AES blocks")
+        // Only a key holder can get here, so a malformed length or padding is a bug on their side,
+        // not an oracle: the padding is checked here after AES-CBC without padding, rather than by
+        // swift-crypto's generic constant-time removal over `Data` (a fifth of a ticket's opening).
+        let ciphertextCount = macStart - ivEnd
+        guard ciphertextCount % 16 == 0 else {
+            throw CryptoError(.badRecordMAC, "ticket ciphertext of \(ciphertextCount) bytes is not whole AES blocks")
         }
+        let padded: Data
         do {
-            let plaintext = try AES._CBC.decrypt(
-                ciphertext,
-                using: key.cipherKey,
-                iv: AES._CBC.IV(ivBytes: ticket[nameEnd..<ivEnd])
-            )
-            return Array(plaintext)
+            padded = try ticket.withUnsafeBytes { bytes in
+                try AES._CBC.decrypt(
+                    UnsafeRawBufferPointer(rebasing: bytes[ivEnd..<macStart]), using: key.cipherKey,
+                    iv: AES._CBC.IV(ivBytes: UnsafeRawBufferPointer(rebasing: bytes[nameEnd..<ivEnd])), noPadding: true)
+            }
         } catch {
+            throw CryptoError(.badRecordMAC, "ticket cannot be decrypted")
+        }
+        guard let plaintext = padded.withUnsafeBytes({ Self.removingPadding($0) }) else {
             throw CryptoError(.badRecordMAC, "ticket padding is invalid")
         }
+        return plaintext
+    }
+
+    /// The plaintext before its PKCS#7 padding (RFC 5652 §6.3: 1 to 16 bytes, each the pad's
+    /// length), nil if the padding is not that. Every one of the last 16 bytes is looked at.
+    static func removingPadding(_ padded: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard padded.count >= 16, padded.count % 16 == 0, let last = padded.last else { return nil }
+        let padLength = Int(last)
+        var invalid: UInt8 = padLength == 0 || padLength > 16 ? 1 : 0
+        for offset in 1...16 where offset <= padLength {
+            invalid |= padded[padded.count - offset] ^ last
+        }
+        guard invalid == 0 else { return nil }
+        return Array(UnsafeRawBufferPointer(rebasing: padded[0..<(padded.count - padLength)]))
     }
 }

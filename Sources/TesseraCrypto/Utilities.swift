@@ -17,6 +17,16 @@ public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     return difference == 0
 }
 
+/// The same for a MAC computed here against bytes received in place.
+public func constantTimeEquals(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for index in a.indices {
+        difference |= a[index] ^ b[index]
+    }
+    return difference == 0
+}
+
 /// Cryptographically secure random bytes for client/server randoms, session IDs, serial numbers.
 public enum SecureRandom: Sendable {
     /// The kernel's generator, one getentropy(3) (getrandom(2)) call per 256 bytes. The standard

@@ -165,6 +165,33 @@ final class TicketSealingTests: XCTestCase {
         XCTAssertEqual(TicketSealing.seal([1, 2, 3], key: key, iv: [1, 2, 3]), [])
     }
 
+    /// The PKCS#7 padding of a ticket whose MAC verifies (only a key holder can make one): every
+    /// pad length opens to the state before it; a wrong byte anywhere in the pad, a zero pad
+    /// length or one over 16 is refused.
+    func testPaddingIsCheckedByteForByte() throws {
+        let key = TicketKey.generate()
+        func ticket(_ padded: [UInt8]) throws -> [UInt8] {
+            let iv = SecureRandom.bytes(16)
+            let ciphertext = try AES._CBC.encrypt(padded, using: SymmetricKey(data: key.aesKey), iv: AES._CBC.IV(ivBytes: iv), noPadding: true)
+            let unsigned = key.name + iv + Array(ciphertext)
+            return unsigned + Array(HMAC<SHA256>.authenticationCode(for: unsigned, using: SymmetricKey(data: key.hmacKey)))
+        }
+        for padLength in 1...16 {
+            let state = (0..<(32 - padLength)).map { UInt8(truncatingIfNeeded: $0 &* 5 &+ 3) }
+            let padded = state + Array(repeating: UInt8(padLength), count: padLength)
+            XCTAssertEqual(try TicketSealing.open(ticket(padded), key: key), state, "pad \(padLength)")
+            for position in (32 - padLength)..<32 {
+                var wrong = padded
+                wrong[position] ^= 0x01
+                assertCryptoError(.badRecordMAC, "pad \(padLength), byte \(position)") { try TicketSealing.open(try ticket(wrong), key: key) }
+            }
+        }
+        for last: UInt8 in [0, 17, 0xFF] {
+            let padded = Array(repeating: last, count: 32)
+            assertCryptoError(.badRecordMAC, "last byte \(last)") { try TicketSealing.open(try ticket(padded), key: key) }
+        }
+    }
+
     func testMisalignedCiphertextWithAValidMACIsRejected() throws {
         // Only a key holder can produce this; it must still fail cleanly, not crash. A fixed key:
         // under a random one, the "garbage padding" below decrypts to valid PKCS#7 padding about
