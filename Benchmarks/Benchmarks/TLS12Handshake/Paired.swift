@@ -26,6 +26,9 @@ let pairedResumedTesseraMetric = BenchmarkMetric.custom("Tessera ÷ OpenSSL serv
 let pairedResumedFloorMetric = BenchmarkMetric.custom("floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
 let pairedResumedTesseraColdMetric = BenchmarkMetric.custom("cold Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
 let pairedResumedFloorColdMetric = BenchmarkMetric.custom("cold floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+/// OpenSSL's warm resumed server CPU in that iteration, ns: to compare with tls_bench's own run
+/// (run-openssl.sh), a check that OpenSSL costs the same inside the benchmark's process.
+let pairedResumedOpenSSLMetric = BenchmarkMetric.custom("OpenSSL server (ns)", polarity: .prefersSmaller, useScalingFactor: false)
 /// swift-nio-ssl's server CPU to open one 16 KiB record ÷ Tessera's (or the floor's), ‰: a
 /// throughput ratio, so larger is better; the bulk target is ≥ 1000.
 let pairedOpenTesseraMetric = BenchmarkMetric.custom("Tessera open throughput ÷ nio-ssl (‰)", polarity: .prefersLarger, useScalingFactor: false)
@@ -96,7 +99,7 @@ func registerPairedBenchmarks() {
             "Paired \(label) resumed handshake server",
             configuration: .init(
                 metrics: [.throughput, pairedResumedTesseraMetric, pairedResumedFloorMetric, pairedResumedTesseraColdMetric,
-                          pairedResumedFloorColdMetric],
+                          pairedResumedFloorColdMetric, pairedResumedOpenSSLMetric],
                 scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 2000)
         ) { benchmark in
             ossl_bench_setup()
@@ -131,6 +134,7 @@ func registerPairedBenchmarks() {
             benchmark.measurement(pairedResumedFloorMetric, Int(floorCPU[1] * 2000 / openssl[1]))
             benchmark.measurement(pairedResumedTesseraColdMetric, Int(tessera[0] * 2000 / openssl[0]))
             benchmark.measurement(pairedResumedFloorColdMetric, Int(floorCPU[0] * 2000 / openssl[0]))
+            benchmark.measurement(pairedResumedOpenSSLMetric, Int(openssl[1] / 2))
         }
     }
 
