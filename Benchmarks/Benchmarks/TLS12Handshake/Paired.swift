@@ -5,6 +5,7 @@ import NIOCore
 import NIOSSL
 import TesseraBenchSupport
 import TesseraCore
+import TesseraSessions
 import TesseraWire
 
 // Paired benchmarks. This VM's speed drifts by tens of percent within minutes, and the separate
@@ -48,43 +49,20 @@ func registerPairedBenchmarks() {
                 : try NIOSSLFixture.contexts(label, version: .tlsv13, make: NIOSSLPair.Contexts.tls13)
             let world = try TesseraWorld(version: version)
             let floor: any HandshakeFloorWork = version == .tls12 ? FullServerFloor() : FullServerFloor13()
-            // [cold, warm] server CPU of each.
-            var nio: [UInt64] = [0, 0], tessera: [UInt64] = [0, 0], floorCPU: [UInt64] = [0, 0]
-            func nioHandshake(_ slot: Int) throws {
-                let pair = try NIOSSLPair(contexts)
-                try pair.handshake()
-                nio[slot] &+= pair.serverCPUNanoseconds
-                pair.discard()
-            }
-            func tesseraHandshake(_ slot: Int) throws {
-                var pair = TesseraPair(world, session: nil)
-                try pair.checkedHandshake(version, resumed: false)
-                tessera[slot] &+= pair.serverCPU
-            }
-            func floorHandshake(_ slot: Int) {
-                let start = threadCPUNanoseconds()
-                blackHole(floor.run())
-                floorCPU[slot] &+= threadCPUNanoseconds() &- start
-            }
             benchmark.startMeasurement()
-            // Each library's handshake runs twice in a row. The first (cold) follows another
-            // library's: swift-nio-ssl's BoringSSL is a separate copy from swift-crypto's, so
-            // Tessera and the floor start after swift-nio-ssl, and swift-nio-ssl after one of
-            // them, with their code out of the nearest caches. The second (warm) follows its own
-            // kind, as on a server busy with handshakes. The floor never follows Tessera's pair:
-            // it would run on swift-crypto code that Tessera's client had just warmed
-            // (Benchmarks/README.md, "Paired ratios").
-            try nioHandshake(0); try nioHandshake(1)
-            try tesseraHandshake(0); try tesseraHandshake(1)
-            try nioHandshake(0); try nioHandshake(1)
-            floorHandshake(0); floorHandshake(1)
+            let round = try PairedRound.run(
+                reference: {
+                    let pair = try NIOSSLPair(contexts)
+                    try pair.handshake()
+                    defer { pair.discard() }
+                    return pair.serverCPUNanoseconds
+                },
+                tessera: { try TesseraPair.serverHandshakeCPU(world, session: nil, version) },
+                floor: floor)
             benchmark.stopMeasurement()
-            guard nio[0] > 0, nio[1] > 0 else { throw BenchmarkFailure.notEstablished }
-            // nio ran twice per slot; Tessera and the floor once.
-            benchmark.measurement(pairedTesseraMetric, Int(tessera[1] * 2000 / nio[1]))
-            benchmark.measurement(pairedFloorMetric, Int(floorCPU[1] * 2000 / nio[1]))
-            benchmark.measurement(pairedTesseraColdMetric, Int(tessera[0] * 2000 / nio[0]))
-            benchmark.measurement(pairedFloorColdMetric, Int(floorCPU[0] * 2000 / nio[0]))
+            try round.record(
+                benchmark, tessera: pairedTesseraMetric, floor: pairedFloorMetric,
+                coldTessera: pairedTesseraColdMetric, coldFloor: pairedFloorColdMetric)
         }
     }
 
@@ -106,35 +84,17 @@ func registerPairedBenchmarks() {
             let tls13: Int32 = version == .tls13 ? 1 : 0
             let (world, session) = try ResumptionFixture.shared(version)
             let floor: any HandshakeFloorWork = version == .tls12 ? ResumedServerFloor() : ResumedServerFloor13()
-            // [cold, warm] server CPU of each.
-            var openssl: [UInt64] = [0, 0], tessera: [UInt64] = [0, 0], floorCPU: [UInt64] = [0, 0]
-            func opensslHandshake(_ slot: Int) {
-                // Exits with OpenSSL's errors if it did not resume or took the wrong tickets.
-                openssl[slot] &+= ossl_bench_handshake(tls13, 1).server_ns
-            }
-            func tesseraHandshake(_ slot: Int) throws {
-                var pair = TesseraPair(world, session: session)
-                try pair.checkedHandshake(version, resumed: true)
-                tessera[slot] &+= pair.serverCPU
-            }
-            func floorHandshake(_ slot: Int) {
-                let start = threadCPUNanoseconds()
-                blackHole(floor.run())
-                floorCPU[slot] &+= threadCPUNanoseconds() &- start
-            }
             benchmark.startMeasurement()
-            opensslHandshake(0); opensslHandshake(1)
-            try tesseraHandshake(0); try tesseraHandshake(1)
-            opensslHandshake(0); opensslHandshake(1)
-            floorHandshake(0); floorHandshake(1)
+            let round = try PairedRound.run(
+                // Exits with OpenSSL's errors if it did not resume or took the wrong tickets.
+                reference: { ossl_bench_handshake(tls13, 1).server_ns },
+                tessera: { try TesseraPair.serverHandshakeCPU(world, session: session, version) },
+                floor: floor)
             benchmark.stopMeasurement()
-            guard openssl[0] > 0, openssl[1] > 0 else { throw BenchmarkFailure.notEstablished }
-            // OpenSSL ran twice per slot; Tessera and the floor once.
-            benchmark.measurement(pairedResumedTesseraMetric, Int(tessera[1] * 2000 / openssl[1]))
-            benchmark.measurement(pairedResumedFloorMetric, Int(floorCPU[1] * 2000 / openssl[1]))
-            benchmark.measurement(pairedResumedTesseraColdMetric, Int(tessera[0] * 2000 / openssl[0]))
-            benchmark.measurement(pairedResumedFloorColdMetric, Int(floorCPU[0] * 2000 / openssl[0]))
-            benchmark.measurement(pairedResumedOpenSSLMetric, Int(openssl[1] / 2))
+            try round.record(
+                benchmark, tessera: pairedResumedTesseraMetric, floor: pairedResumedFloorMetric,
+                coldTessera: pairedResumedTesseraColdMetric, coldFloor: pairedResumedFloorColdMetric)
+            benchmark.measurement(pairedResumedOpenSSLMetric, Int(round.reference[1] / 2))
         }
     }
 
@@ -184,5 +144,57 @@ func registerPairedBenchmarks() {
         benchmark.measurement(pairedOpenTesseraMetric, Int(nio * 1000 / tessera))
         benchmark.measurement(pairedOpenFloorMetric, Int(nio * 1000 / floorCPU))
         nioPair.discard()
+    }
+}
+
+/// One iteration of a paired handshake benchmark: server CPU, [cold, warm], of the reference
+/// library (swift-nio-ssl or OpenSSL), of Tessera and of the floor.
+///
+/// Each library's handshake runs twice in a row. The first (cold) follows another library's: the
+/// reference's BoringSSL or OpenSSL is a separate copy from swift-crypto's, so Tessera and the
+/// floor start after the reference, and the reference after one of them, with their code out of
+/// the nearest caches. The second (warm) follows its own kind, as on a server busy with
+/// handshakes. The floor never follows Tessera's pair: it would run on swift-crypto code that
+/// Tessera's client had just warmed (Benchmarks/README.md, "Paired ratios"). The reference runs
+/// twice per slot (before Tessera and before the floor), the others once.
+struct PairedRound {
+    var reference: [UInt64] = [0, 0]
+    var tessera: [UInt64] = [0, 0]
+    var floor: [UInt64] = [0, 0]
+
+    static func run(
+        reference: () throws -> UInt64, tessera: () throws -> UInt64, floor: any HandshakeFloorWork
+    ) throws -> PairedRound {
+        var round = PairedRound()
+        for slot in 0..<2 { round.reference[slot] &+= try reference() }
+        for slot in 0..<2 { round.tessera[slot] &+= try tessera() }
+        for slot in 0..<2 { round.reference[slot] &+= try reference() }
+        for slot in 0..<2 {
+            let start = threadCPUNanoseconds()
+            blackHole(floor.run())
+            round.floor[slot] &+= threadCPUNanoseconds() &- start
+        }
+        return round
+    }
+
+    /// Tessera's and the floor's server CPU ÷ the reference's, ‰, warm and cold.
+    func record(
+        _ benchmark: Benchmark, tessera: BenchmarkMetric, floor: BenchmarkMetric, coldTessera: BenchmarkMetric,
+        coldFloor: BenchmarkMetric
+    ) throws {
+        guard reference[0] > 0, reference[1] > 0 else { throw BenchmarkFailure.notEstablished }
+        benchmark.measurement(tessera, Int(self.tessera[1] * 2000 / reference[1]))
+        benchmark.measurement(floor, Int(self.floor[1] * 2000 / reference[1]))
+        benchmark.measurement(coldTessera, Int(self.tessera[0] * 2000 / reference[0]))
+        benchmark.measurement(coldFloor, Int(self.floor[0] * 2000 / reference[0]))
+    }
+}
+
+extension TesseraPair {
+    /// The server CPU of one checked handshake (full without `session`, resumed with it).
+    static func serverHandshakeCPU(_ world: TesseraWorld, session: SessionState?, _ version: ProtocolVersion) throws -> UInt64 {
+        var pair = TesseraPair(world, session: session)
+        try pair.checkedHandshake(version, resumed: session != nil)
+        return pair.serverCPU
     }
 }

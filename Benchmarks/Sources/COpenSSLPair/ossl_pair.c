@@ -74,56 +74,41 @@ static void count_ticket(int write_p, int version, int content_type, const void 
         tls13_tickets_received++;
 }
 
+/* One version's server and client contexts: that version only, its suite, X25519 on the server
+   (the client lists P-256 after it), the server's identity, a client that verifies the chain and
+   the name, and no session cache on either side (the client keeps its sessions itself with
+   SSL_get1_session; the server resumes from stateless tickets only: RFC 5077 in TLS 1.2,
+   psk_dhe_ke as the client offers by default in TLS 1.3). */
+static void make_pair(SSL_CTX **server, SSL_CTX **client, int version, X509 *cert, EVP_PKEY *key) {
+    const char *what = version == TLS1_3_VERSION ? "TLS 1.3 contexts" : "TLS 1.2 contexts";
+    *server = SSL_CTX_new(TLS_server_method());
+    *client = SSL_CTX_new(TLS_client_method());
+    if (*server == NULL || *client == NULL) die(what);
+    SSL_CTX *both[] = {*server, *client};
+    for (int i = 0; i < 2; i++) {
+        int suite = version == TLS1_3_VERSION ? SSL_CTX_set_ciphersuites(both[i], TLS13_SUITE)
+                                              : SSL_CTX_set_cipher_list(both[i], SUITE);
+        if (!SSL_CTX_set_min_proto_version(both[i], version) || !SSL_CTX_set_max_proto_version(both[i], version) ||
+            !suite || !SSL_CTX_set1_groups_list(both[i], i == 0 ? GROUPS : CLIENT_GROUPS))
+            die(what);
+    }
+    if (!SSL_CTX_use_certificate(*server, cert) || !SSL_CTX_use_PrivateKey(*server, key)) die("loading the server identity");
+    if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(*client), cert)) die("trusting the certificate");
+    SSL_CTX_set_verify(*client, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_session_cache_mode(*client, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_session_cache_mode(*server, SSL_SESS_CACHE_OFF);
+}
+
 void make_contexts(void) {
     BIO *cb = BIO_new_mem_buf(certificate_pem, -1), *kb = BIO_new_mem_buf(private_key_pem, -1);
     X509 *cert = PEM_read_bio_X509(cb, NULL, NULL, NULL);
     EVP_PKEY *key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
     if (cert == NULL || key == NULL) die("reading the certificate");
 
-    server_ctx = SSL_CTX_new(TLS_server_method());
-    client_ctx = SSL_CTX_new(TLS_client_method());
-    if (server_ctx == NULL || client_ctx == NULL) die("SSL_CTX_new");
-    SSL_CTX *both[] = {server_ctx, client_ctx};
-    for (int i = 0; i < 2; i++) {
-        if (!SSL_CTX_set_min_proto_version(both[i], TLS1_2_VERSION) ||
-            !SSL_CTX_set_max_proto_version(both[i], TLS1_2_VERSION) ||
-            !SSL_CTX_set_cipher_list(both[i], SUITE) ||
-            !SSL_CTX_set1_groups_list(both[i], both[i] == server_ctx ? GROUPS : CLIENT_GROUPS))
-            die("configuring TLS 1.2 / " SUITE " / " GROUPS);
-    }
-    if (!SSL_CTX_use_certificate(server_ctx, cert) || !SSL_CTX_use_PrivateKey(server_ctx, key))
-        die("loading the server identity");
-    /* The client verifies the chain and the name, like a real client. */
-    if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx), cert)) die("trusting the certificate");
-    SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER, NULL);
-    /* Client side: keep sessions for resumption ourselves (SSL_get1_session). */
-    SSL_CTX_set_session_cache_mode(client_ctx, SSL_SESS_CACHE_OFF);
-    /* Server side: stateless tickets only, so resumption is the RFC 5077 kind. */
-    SSL_CTX_set_session_cache_mode(server_ctx, SSL_SESS_CACHE_OFF);
-
-    /* TLS 1.3: same identity, one suite, X25519 (the client lists P-256 after it, as in TLS 1.2,
-       but sends a key share for X25519 only). */
-    server_ctx13 = SSL_CTX_new(TLS_server_method());
-    client_ctx13 = SSL_CTX_new(TLS_client_method());
-    if (server_ctx13 == NULL || client_ctx13 == NULL) die("SSL_CTX_new (TLS 1.3)");
-    SSL_CTX *both13[] = {server_ctx13, client_ctx13};
-    for (int i = 0; i < 2; i++) {
-        if (!SSL_CTX_set_min_proto_version(both13[i], TLS1_3_VERSION) ||
-            !SSL_CTX_set_max_proto_version(both13[i], TLS1_3_VERSION) ||
-            !SSL_CTX_set_ciphersuites(both13[i], TLS13_SUITE) ||
-            !SSL_CTX_set1_groups_list(both13[i], both13[i] == server_ctx13 ? GROUPS : CLIENT_GROUPS))
-            die("configuring TLS 1.3 / " TLS13_SUITE " / " GROUPS);
-    }
-    if (!SSL_CTX_use_certificate(server_ctx13, cert) || !SSL_CTX_use_PrivateKey(server_ctx13, key))
-        die("loading the server identity (TLS 1.3)");
-    if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx13), cert)) die("trusting the certificate (TLS 1.3)");
-    SSL_CTX_set_verify(client_ctx13, SSL_VERIFY_PEER, NULL);
-    /* Server: stateless tickets only (no session cache), psk_dhe_ke as the client offers by default. */
-    SSL_CTX_set_session_cache_mode(server_ctx13, SSL_SESS_CACHE_OFF);
+    make_pair(&server_ctx, &client_ctx, TLS1_2_VERSION, cert, key);
+    make_pair(&server_ctx13, &client_ctx13, TLS1_3_VERSION, cert, key);
     if (!SSL_CTX_set_num_tickets(server_ctx13, TLS13_FULL_TICKETS)) die("SSL_CTX_set_num_tickets");
-    /* Client: sessions kept by the benchmark itself (SSL_get1_session), as in TLS 1.2; every
-       handshake message it reads passes the ticket counter. */
-    SSL_CTX_set_session_cache_mode(client_ctx13, SSL_SESS_CACHE_OFF);
+    /* Every TLS 1.3 handshake message the client reads passes the ticket counter. */
     SSL_CTX_set_msg_callback(client_ctx13, count_ticket);
 
     X509_free(cert);
