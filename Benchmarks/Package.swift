@@ -61,14 +61,15 @@ let package = Package(
             ],
             path: "Sources/LoopScaling"
         ),
-        // Full server handshakes of Tessera or of its library floor, for callgrind: instructions,
-        // cache misses and mispredicts per handshake, which do not drift the way time does on
-        // this VM. Run with run-callgrind.sh.
+        // Full or resumed server handshakes of Tessera or of its library floor, for callgrind:
+        // instructions, cache misses and mispredicts per handshake, which do not drift the way
+        // time does on this VM. Run with run-callgrind.sh.
         .executableTarget(
             name: "HandshakeProfile",
             dependencies: [
                 "TesseraBenchSupport",
                 .product(name: "TesseraCore", package: "Tessera"),
+                .product(name: "TesseraSessions", package: "Tessera"),
                 .product(name: "TesseraWire", package: "Tessera"),
             ],
             path: "Sources/HandshakeProfile"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Instructions, cache misses and branch mispredicts per full server handshake, Tessera's against
-# its library floor's, under callgrind's cache and branch simulation:
+# Instructions, cache misses and branch mispredicts per server handshake, Tessera's against its
+# library floor's, under callgrind's cache and branch simulation:
 #
-#   Benchmarks/run-callgrind.sh [12|13] [N]      (defaults: 13, 40; needs valgrind)
+#   Benchmarks/run-callgrind.sh [12|13] [N] [full|resumed]   (defaults: 13, 40, full; needs valgrind)
+#
+# `resumed` runs ticket resumptions (RFC 5077 in TLS 1.2, psk_dhe_ke in TLS 1.3), all from one
+# session, against the resumed floors (ResumedServerFloor, ResumedServerFloor13).
 #
 # Unlike time on this VM, these counts do not drift: two builds of the same code agree to about
 # 1 % in L1 instruction misses (code layout moves a few), exactly in instructions. They resolve
@@ -19,6 +22,8 @@
 set -euo pipefail
 version="${1:-13}"
 count="${2:-40}"
+kind="${3:-full}"
+case "$kind" in full) label="$version" ;; resumed) label="$version-resumed" ;; *) echo "run-callgrind.sh: full or resumed, not $kind" >&2; exit 2 ;; esac
 small=$((count / 4))
 here="$(cd "$(dirname "$0")" && pwd)"
 results="$here/.build-results"
@@ -33,20 +38,21 @@ server_toggle='$s11TesseraCore16ServerConnectionV7receiveySayAA9TLSActionOG7NIOC
 floor_toggle='*profileFloorRun*'
 run() {  # side n toggle
   valgrind --tool=callgrind --cache-sim=yes --branch-sim=yes --toggle-collect="$3" \
-    --callgrind-out-file="$results/callgrind-$1-$version-$2.out" "$binary" "$1" "$version" "$2" \
-    >"$results/callgrind-$1-$version-$2.log" 2>&1
+    --callgrind-out-file="$results/callgrind-$1-$label-$2.out" "$binary" "$1" "$version" "$2" "$kind" \
+    >"$results/callgrind-$1-$label-$2.log" 2>&1
 }
 run tessera "$count" "$server_toggle" & run tessera "$small" "$server_toggle" & wait
 run floor "$count" "$floor_toggle" & run floor "$small" "$floor_toggle" & wait
 
-python3 - "$results" "$version" "$count" "$small" <<'PY'
+python3 - "$results" "$version" "$count" "$small" "$kind" <<'PY'
 import re, sys
-results, version, count, small = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+results, version, count, small, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+label = version if kind == "full" else f"{version}-resumed"
 names = {"Ir": "instructions", "I1mr": "L1 instruction misses", "D1mr": "L1 data read misses",
          "D1mw": "L1 data write misses", "Bcm": "conditional branch mispredicts", "Bim": "indirect branch mispredicts"}
 def totals(side, n):
     events = summary = None
-    for line in open(f"{results}/callgrind-{side}-{version}-{n}.out"):
+    for line in open(f"{results}/callgrind-{side}-{label}-{n}.out"):
         if line.startswith("events:"): events = line.split()[1:]
         if line.startswith("summary:") or line.startswith("totals:"): summary = [int(x) for x in line.split()[1:]]
     return dict(zip(events, summary))
@@ -54,7 +60,7 @@ per = {}
 for side in ("tessera", "floor"):
     big, little = totals(side, count), totals(side, small)
     per[side] = {k: (big[k] - little.get(k, 0)) / (count - small) for k in names}
-print(f"TLS 1.{version[1]} full server handshake, per handshake (steady state, {count - small} handshakes)")
+print(f"TLS 1.{version[1]} {kind} server handshake, per handshake (steady state, {count - small} handshakes)")
 print()
 print("| | Tessera | floor | Tessera ÷ floor |")
 print("|---|---|---|---|")
@@ -66,7 +72,7 @@ for key, label in names.items():
 import collections, os, subprocess
 top = int(os.environ.get("TOP", "15"))
 def functions(n):
-    out = subprocess.run(["callgrind_annotate", "--show=Ir,I1mr", "--threshold=100", f"{results}/callgrind-tessera-{version}-{n}.out"],
+    out = subprocess.run(["callgrind_annotate", "--show=Ir,I1mr", "--threshold=100", f"{results}/callgrind-tessera-{label}-{n}.out"],
                          capture_output=True, text=True).stdout
     costs = {}
     for line in out.splitlines():
