@@ -47,12 +47,12 @@ run floor "$count" "$floor_toggle" & run floor "$small" "$floor_toggle" & wait
 python3 - "$results" "$version" "$count" "$small" "$kind" <<'PY'
 import re, sys
 results, version, count, small, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-label = version if kind == "full" else f"{version}-resumed"
+run_label = version if kind == "full" else f"{version}-resumed"
 names = {"Ir": "instructions", "I1mr": "L1 instruction misses", "D1mr": "L1 data read misses",
          "D1mw": "L1 data write misses", "Bcm": "conditional branch mispredicts", "Bim": "indirect branch mispredicts"}
 def totals(side, n):
     events = summary = None
-    for line in open(f"{results}/callgrind-{side}-{label}-{n}.out"):
+    for line in open(f"{results}/callgrind-{side}-{run_label}-{n}.out"):
         if line.startswith("events:"): events = line.split()[1:]
         if line.startswith("summary:") or line.startswith("totals:"): summary = [int(x) for x in line.split()[1:]]
     return dict(zip(events, summary))
@@ -72,7 +72,7 @@ for key, label in names.items():
 import collections, os, subprocess
 top = int(os.environ.get("TOP", "15"))
 def functions(n):
-    out = subprocess.run(["callgrind_annotate", "--show=Ir,I1mr", "--threshold=100", f"{results}/callgrind-tessera-{label}-{n}.out"],
+    out = subprocess.run(["callgrind_annotate", "--show=Ir,I1mr", "--threshold=100", f"{results}/callgrind-tessera-{run_label}-{n}.out"],
                          capture_output=True, text=True).stdout
     costs = {}
     for line in out.splitlines():
