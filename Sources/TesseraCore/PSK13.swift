@@ -88,13 +88,26 @@ struct ServerPSKPolicy {
             case .success(let opened):
                 (session, renew) = opened
             }
+            // RFC 8446 §4.2.11.2: the binder is a Finished over the transcript up to the binders,
+            // under the binder key of this PSK's early secret. The early secret and the transcript
+            // go on into the handshake (`PSKSelection`): hashing the hello and extracting the
+            // early secret once each, not once for the binder and again for the handshake.
             guard let truncated = PSKBinder.truncated(received: received, offered: offered),
-                  constantTimeEquals(
-                      PSKBinder.compute(psk: session.masterSecret, hash: parameters.hash, truncatedHello: truncated, prefix: prefix),
-                      offered.binders[index]) else {
+                  let binders = received.getSlice(
+                      at: received.readerIndex + truncated.readableBytes, length: received.readableBytes - truncated.readableBytes)
+            else {
                 throw TLSError(.decryptError, "PSK binder does not verify")
             }
-            return (PSKSelection(index: index, session: session, renew: renew), nil)
+            var transcript = prefix ?? Transcript(hash: parameters.hash)
+            transcript.append(truncated)
+            let schedule = KeySchedule13(hash: parameters.hash, psk: session.masterSecret)
+            let expected = TLS13Support.finished(
+                secret: schedule.binderKey(external: false), transcriptHash: transcript.currentHash(), hash: parameters.hash)
+            guard constantTimeEquals(expected, offered.binders[index]) else {
+                throw TLSError(.decryptError, "PSK binder does not verify")
+            }
+            transcript.append(binders)
+            return (PSKSelection(index: index, session: session, renew: renew, schedule: schedule, transcript: transcript), nil)
         }
         return (nil, failure)
     }
@@ -151,6 +164,10 @@ struct PSKSelection: Sendable {
     var index: Int
     var session: SessionState
     var renew: Bool
+    /// The key schedule at its early secret (RFC 8446 §7.1, from this PSK), as the binder used it.
+    var schedule: KeySchedule13
+    /// The transcript through the whole ClientHello (after the HelloRetryRequest prefix, if any).
+    var transcript: Transcript
 }
 
 /// RFC 8446 §8: accept each ticket's early data once. Bounded: entries expire with the ticket's

@@ -140,8 +140,14 @@ enum Server13Start {
             shared = try crypto { () throws(CryptoError) in try keyShare.exchange.sharedSecret(peerPublicKey: keyShare.entry.keyExchange) }
         }
 
-        var transcript = retried?.transcript ?? Transcript(hash: parameters.hash)
-        transcript.append(raw.bytes)
+        // A resumption's transcript already holds the ClientHello (the binder was checked over it).
+        var transcript: Transcript
+        if let resumed {
+            transcript = resumed.transcript
+        } else {
+            transcript = retried?.transcript ?? Transcript(hash: parameters.hash)
+            transcript.append(raw.bytes)
+        }
         let acceptEarlyData = clientSendsEarlyData && retried == nil && resumed.map {
             EarlyData13.acceptable(session: $0.session, index: $0.index, offered: offeredPSKs, parameters: parameters, alpn: alpn, ctx.configuration)
         } == true
@@ -159,7 +165,7 @@ enum Server13Start {
             try ctx.records.writeChangeCipherSpec()
         }
 
-        var schedule = KeySchedule13(hash: parameters.hash, psk: resumed?.session.masterSecret)
+        var schedule = resumed?.schedule ?? KeySchedule13(hash: parameters.hash, psk: nil)
         schedule.deriveHandshakeSecret(sharedSecret: shared)
         let hash = transcript.currentHash()
         let clientSecret = schedule.clientHandshakeTrafficSecret(transcriptHash: hash)
