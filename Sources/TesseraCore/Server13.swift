@@ -151,7 +151,8 @@ enum Server13Start {
         let acceptEarlyData = clientSendsEarlyData && retried == nil && resumed.map {
             EarlyData13.acceptable(session: $0.session, index: $0.index, offered: offeredPSKs, parameters: parameters, alpn: alpn, ctx.configuration)
         } == true
-        let helloHash = transcript.currentHash()
+        // Only the client's early traffic secret needs the hash of the hello alone (RFC 8446 §7.1).
+        let helloHash = acceptEarlyData ? transcript.currentHash() : []
         let serverHello = ServerHello(
             legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: hello.sessionID,
             cipherSuite: parameters.suite, compressionMethod: 0,
@@ -209,6 +210,12 @@ enum Server13Start {
         let applicationHash = transcript.currentHash()
         let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: applicationHash)
         let serverApplication = schedule.serverApplicationTrafficSecret(transcriptHash: applicationHash)
+        // RFC 8446 §4.4.4: when nothing can come between this flight and the client's Finished
+        // (no client certificate, no early data), its verify_data is over the transcript as it
+        // stands now. Worked out here, with the rest of the key schedule, rather than hashing the
+        // same transcript again when the Finished arrives.
+        let expectedClientFinished = requestCertificate || acceptEarlyData
+            ? nil : TLS13Support.finished(keyed: clientKey, transcriptHash: applicationHash)
         TLS13Support.keyLog(ctx.configuration, "CLIENT_TRAFFIC_SECRET_0", hello.random, clientApplication)
         TLS13Support.keyLog(ctx.configuration, "SERVER_TRAFFIC_SECRET_0", hello.random, serverApplication)
         try ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
@@ -245,6 +252,7 @@ enum Server13Start {
             secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
             summary: summary)
         waiting.renewing = resumed?.renew ?? false
+        waiting.expectedClientVerifyData = expectedClientFinished
         if requestCertificate { return .waitClientCertificate13(WaitClientCertificate13(next: waiting)) }
         return acceptEarlyData ? .waitEndOfEarlyData(WaitEndOfEarlyData(next: waiting)) : .waitClientFinished13(waiting)
     }
@@ -363,7 +371,10 @@ struct WaitClientCertificateVerify13: Sendable {
 
 /// RFC 8446 §4.4.4: the client's Finished under its handshake keys.
 struct WaitClientFinished13: Sendable {
-    var transcript: Transcript
+    var transcript: Transcript {
+        // A precomputed client Finished holds only for the transcript it was computed over.
+        didSet { expectedClientVerifyData = nil }
+    }
     var schedule: KeySchedule13
     /// client_handshake_traffic_secret, keyed: its finished key checks the client's Finished.
     var clientHandshakeKey: HMACKey
@@ -371,12 +382,16 @@ struct WaitClientFinished13: Sendable {
     var summary: HandshakeSummary
     /// The resumed ticket's key is retiring (the key hook said valid-renew).
     var renewing = false
+    /// The client's Finished verify_data, when the server's flight could work it out already
+    /// (nothing can come before it); cleared by any change to `transcript`.
+    var expectedClientVerifyData: [UInt8]?
 
     consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
             let parameters = secrets.parameters
-            let expected = TLS13Support.finished(keyed: clientHandshakeKey, transcriptHash: transcript.currentHash())
+            let expected = expectedClientVerifyData
+                ?? TLS13Support.finished(keyed: clientHandshakeKey, transcriptHash: transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
