@@ -219,22 +219,18 @@ enum Server13Start {
         TLS13Support.keyLog(ctx.configuration, "CLIENT_TRAFFIC_SECRET_0", hello.random, clientApplication)
         TLS13Support.keyLog(ctx.configuration, "SERVER_TRAFFIC_SECRET_0", hello.random, serverApplication)
         try ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
-        if acceptEarlyData, let psk = resumed?.session.masterSecret {
-            // RFC 8446 §2.3: the client's early data is under client_early_traffic_secret, up to
-            // its EndOfEarlyData.
-            let early = KeySchedule13(hash: parameters.hash, psk: psk).clientEarlyTrafficSecret(transcriptHash: helloHash)
-            TLS13Support.keyLog(ctx.configuration, "CLIENT_EARLY_TRAFFIC_SECRET", hello.random, early)
-            try ctx.records.installReadProtection(try TLS13Support.protection(early, parameters))
-        } else {
-            let protection: RecordProtection
-            if let clientHandshakeProtection {
-                protection = clientHandshakeProtection
-            } else {
-                protection = try TLS13Support.protection(clientKey, parameters)
-            }
-            try ctx.records.installReadProtection(protection)
+        if let clientHandshakeProtection {
+            try ctx.records.installReadProtection(clientHandshakeProtection)
             // RFC 8446 §4.2.10: early data we declined is skipped, up to a limit.
             if clientSendsEarlyData { ctx.records.skipUndecryptableBudget = max(Int(ctx.configuration.maxEarlyData), 16384) + 4096 }
+        } else {
+            // Early data accepted, which only a resumption can: RFC 8446 §2.3, the client's early
+            // data is under client_early_traffic_secret, up to its EndOfEarlyData. From the PSK's
+            // early secret as the binder check derived it.
+            guard let resumed else { throw TLSError(.internalError, "early data accepted without a resumed session") }
+            let early = resumed.schedule.clientEarlyTrafficSecret(transcriptHash: helloHash)
+            TLS13Support.keyLog(ctx.configuration, "CLIENT_EARLY_TRAFFIC_SECRET", hello.random, early)
+            try ctx.records.installReadProtection(try TLS13Support.protection(early, parameters))
         }
 
         var summary = HandshakeSummary(
