@@ -9,12 +9,7 @@ import Darwin
 /// Compares two byte strings in time that depends only on their lengths (used for Finished
 /// verify_data, PSK binders and ticket MACs). The length itself is not secret in TLS.
 public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    for index in a.indices {
-        difference |= a[index] ^ b[index]
-    }
-    return difference == 0
+    b.withUnsafeBytes { constantTimeEquals(a, $0) }
 }
 
 /// The same for a MAC computed here against bytes received in place.

@@ -3,15 +3,11 @@ extension String {
     /// otherwise. Uses the standard library's validation where the platform has it: Foundation's
     /// `String(bytes:encoding:)` cost microseconds per call on Linux, on every handshake.
     public init?(validatingUTF8Bytes bytes: [UInt8]) {
-        self.init(validatingUTF8Slice: bytes[...])
+        self.init(validatingUTF8Bytes: bytes[...])
     }
 
     /// The same for a slice (a field inside parsed bytes), without copying it first.
     public init?(validatingUTF8Bytes bytes: ArraySlice<UInt8>) {
-        self.init(validatingUTF8Slice: bytes)
-    }
-
-    private init?(validatingUTF8Slice bytes: ArraySlice<UInt8>) {
         if #available(macOS 15, iOS 18, tvOS 18, watchOS 11, visionOS 2, *) {
             guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
             self = text
