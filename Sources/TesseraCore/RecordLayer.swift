@@ -209,40 +209,35 @@ struct RecordLayer: Sendable {
     @discardableResult
     mutating func writeHandshake(_ message: HandshakeMessage) throws(TLSError) -> ByteBuffer {
         let version = negotiatedVersion ?? .tls12
-        guard packsHandshakeMessages else {
-            let bytes = message.encoded(version: version)
-            trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
-            try writeRecords(.handshake, bytes.readableBytesView)
-            return bytes
-        }
-        if pendingTraceIndex == nil { pendingTraceIndex = actions.count }
-        // Encoded straight into the open flight; the caller's copy (for its transcript) is a
-        // slice of it, so a message is written once and never copied.
-        if pendingHandshake.writerIndex == 0 { pendingHandshake.reserveCapacity(1024) }
-        let start = pendingHandshake.writerIndex
-        message.encode(into: &pendingHandshake, version: version)
-        let bytes = pendingHandshake.getSlice(at: start, length: pendingHandshake.writerIndex - start) ?? ByteBuffer()
-        trace(.sent, .handshake(message.type), Array(bytes.readableBytesView))
-        return bytes
+        return try writeHandshake(message.type) { message.encode(into: &$0, version: version) }
     }
 
     /// The same for a message encoded beforehand (`bytes` is the whole message, header
     /// included): a server's Certificate, which is the same on every handshake.
     @discardableResult
     mutating func writeHandshake(encoded bytes: [UInt8], type: HandshakeType) throws(TLSError) -> ByteBuffer {
+        try writeHandshake(type) { $0.writeBytes(bytes) }
+    }
+
+    /// A handshake message that `write` appends, header included: straight into the open
+    /// flight, the caller's copy (for its transcript) a slice of it, so a message is written once
+    /// and never copied; or, with packing off, into records of its own.
+    private mutating func writeHandshake(_ type: HandshakeType, _ write: (inout ByteBuffer) -> Void) throws(TLSError) -> ByteBuffer {
         guard packsHandshakeMessages else {
-            let buffer = ByteBuffer(bytes: bytes)
-            trace(.sent, .handshake(type), bytes)
-            try writeRecords(.handshake, buffer.readableBytesView)
-            return buffer
+            // Most messages fit; a certificate chain grows it once or twice.
+            var bytes = ByteBufferAllocator().buffer(capacity: 256)
+            write(&bytes)
+            trace(.sent, .handshake(type), Array(bytes.readableBytesView))
+            try writeRecords(.handshake, bytes.readableBytesView)
+            return bytes
         }
         if pendingTraceIndex == nil { pendingTraceIndex = actions.count }
         if pendingHandshake.writerIndex == 0 { pendingHandshake.reserveCapacity(1024) }
         let start = pendingHandshake.writerIndex
-        pendingHandshake.writeBytes(bytes)
-        let written = pendingHandshake.getSlice(at: start, length: bytes.count) ?? ByteBuffer()
-        trace(.sent, .handshake(type), bytes)
-        return written
+        write(&pendingHandshake)
+        let bytes = pendingHandshake.getSlice(at: start, length: pendingHandshake.writerIndex - start) ?? ByteBuffer()
+        trace(.sent, .handshake(type), Array(bytes.readableBytesView))
+        return bytes
     }
 
     /// Frames and protects the open flight's messages (RFC 8446 §5.1: never across a key change).
