@@ -178,7 +178,7 @@ struct RecordLayer: Sendable {
     // MARK: Keys
 
     /// Keys change only at record boundaries (RFC 8446 §5.1).
-    mutating func installReadProtection(_ protection: RecordProtection) throws(TLSError) {
+    mutating func installReadProtection(_ protection: consuming RecordProtection) throws(TLSError) {
         guard !reassembler.hasBufferedBytes else {
             throw TLSError.unexpected("key change with a partial handshake message buffered")
         }
@@ -197,7 +197,7 @@ struct RecordLayer: Sendable {
     }
 
     /// Keys change only at record boundaries: the open flight is sealed under the old keys first.
-    mutating func installWriteProtection(_ protection: RecordProtection) throws(TLSError) {
+    mutating func installWriteProtection(_ protection: consuming RecordProtection) throws(TLSError) {
         try sealPendingHandshake()
         writeProtection = protection
     }

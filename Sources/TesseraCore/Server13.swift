@@ -397,7 +397,9 @@ struct WaitClientFinished13: Sendable {
             // place: no copies of either (each holds a dozen references) on the way.
             let resumptionMasterSecret = schedule.resumptionMasterSecret(transcriptHash: transcript.currentHash())
             let original = summary.session
-            var connected = ServerConnected13(summary: summary, secrets: secrets, ticketsSent: 0)
+            // Moved out (swapped with empty values), not copied: `self` is consumed, but Swift
+            // copies a stored property that is passed on, and releases the original with it.
+            var connected = ServerConnected13(summary: HandshakeSummary.moving(&summary), secrets: ApplicationSecrets13.moving(&secrets), ticketsSent: 0)
             connected.secrets.resumptionMasterSecret = resumptionMasterSecret
             connected.summary.masterSecret = resumptionMasterSecret
             // One new ticket after a resumption, the configured count after a full handshake;

@@ -54,4 +54,11 @@ struct ApplicationSecrets13: Sendable {
     var client: [UInt8]
     var server: [UInt8]
     var resumptionMasterSecret: [UInt8]
+
+    /// `secrets`' value, leaving empty secrets behind: a move out of a stored property.
+    static func moving(_ secrets: inout ApplicationSecrets13) -> ApplicationSecrets13 {
+        var taken = ApplicationSecrets13(parameters: secrets.parameters, client: [], server: [], resumptionMasterSecret: [])
+        swap(&taken, &secrets)
+        return taken
+    }
 }

@@ -91,6 +91,20 @@ public struct HandshakeSummary: Sendable {
     public var clientCertificateSent = false
 }
 
+extension HandshakeSummary {
+    /// `summary`'s value, leaving an empty summary behind: a move out of a stored property of a
+    /// state, where passing the property on would copy it (a dozen references).
+    static func moving(_ summary: inout HandshakeSummary) -> HandshakeSummary {
+        var taken = HandshakeSummary(
+            version: summary.version, cipherSuite: summary.cipherSuite, resumed: false, group: nil,
+            peerSignatureScheme: nil, serverName: nil, alpn: nil, extendedMasterSecret: false,
+            secureRenegotiation: false, peerCertificates: [], verification: nil, sessionID: [],
+            masterSecret: [], ticket: nil, ticketLifetimeHint: nil)
+        swap(&taken, &summary)
+        return taken
+    }
+}
+
 /// An immutable box for `HandshakeSummary.session`.
 final class SessionBox: Sendable {
     let session: SessionState
