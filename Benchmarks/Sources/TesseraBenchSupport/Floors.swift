@@ -60,7 +60,7 @@ public struct ResumedServerFloor: HandshakeFloorWork, Sendable {
         guard let sealed = try? AES.GCM.seal(serverVerify, using: SymmetricKey(data: serverWriteKey), nonce: nonce, authenticating: aad),
               let opened = try? AES.GCM.open(clientFinishedRecord, using: SymmetricKey(data: clientWriteKey), authenticating: aad)
         else { return -1 }
-        return block.clientWriteKey.count + sealed.ciphertext.count + opened.count + clientVerify.count + node.encodedBytes.count
+        return block.clientWriteKey.count + sealed.ciphertext.count + opened.count + clientVerify.count + walkSessionFields(node)
     }
 }
 
@@ -127,7 +127,7 @@ public struct ResumedServerFloor13: HandshakeFloorWork, Sendable {
         else { return -1 }
         let newTicket = TicketSealing.seal(state, key: ticketKey, iv: Array(ticketRandom[4...]))
         return binder.count + flight.ciphertext.count + opened.count + nst.ciphertext.count
-            + keys.clientFinished.count + psk.count + newTicket.count + node.encodedBytes.count
+            + keys.clientFinished.count + psk.count + newTicket.count + walkSessionFields(node)
     }
 }
 
@@ -343,4 +343,26 @@ public struct OpenFloor: Sendable {
         }
         return (threadCPUNanoseconds() &- start, plaintext.count)
     }
+}
+
+/// What any reader of a session's DER must do past `DER.parse` on swift-asn1's public API: take
+/// each field from the SEQUENCE's node iterator, and the one element inside each EXPLICIT tag,
+/// and look at its bytes. No checks, no conversions, nothing kept: the iteration alone, which
+/// copies a node (and its references into the parsed buffers) per element. Returns the fields'
+/// content lengths so that none of it is optimized away.
+@inline(never)
+func walkSessionFields(_ root: ASN1Node) -> Int {
+    guard case .constructed(let fields) = root.content else { return -1 }
+    var total = 0
+    for field in fields {
+        switch field.content {
+        case .primitive(let bytes):
+            total &+= bytes.count
+        case .constructed(let inner):
+            for element in inner {
+                if case .primitive(let bytes) = element.content { total &+= bytes.count }
+            }
+        }
+    }
+    return total
 }
