@@ -243,14 +243,16 @@ enum Server13Start {
         summary.session = resumed?.session
         summary.earlyDataAccepted = clientSendsEarlyData ? acceptEarlyData : nil
         summary.resumptionFailure = resumed == nil ? pskFailure : nil
-        var waiting = WaitClientFinished13(
-            transcript: transcript, schedule: schedule, clientHandshakeKey: clientKey,
+        // Built whole (a `let`, every field in the initializer) from the consumed transcript and
+        // schedule: fields set on a `var` afterwards, and the schedule passed without `consume`,
+        // made Swift copy the state and the schedule (35 retains and releases per handshake).
+        let waiting = WaitClientFinished13(
+            transcript: consume transcript, schedule: consume schedule, clientHandshakeKey: clientKey,
             secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
-            summary: summary)
-        waiting.renewing = resumed?.renew ?? false
-        waiting.expectedClientVerifyData = expectedClientFinished
+            summary: summary, renewing: resumed?.renew ?? false, expectedClientVerifyData: expectedClientFinished)
         if requestCertificate { return .waitClientCertificate13(WaitClientCertificate13(next: waiting)) }
-        return acceptEarlyData ? .waitEndOfEarlyData(WaitEndOfEarlyData(next: waiting)) : .waitClientFinished13(waiting)
+        if acceptEarlyData { return .waitEndOfEarlyData(WaitEndOfEarlyData(next: waiting)) }
+        return .waitClientFinished13(waiting)
     }
 
     private static func sendHelloRetryRequest(
