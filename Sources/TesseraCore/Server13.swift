@@ -395,36 +395,47 @@ struct WaitClientFinished13: Sendable {
             }
             transcript.append(raw.bytes)
             try ctx.records.installReadProtection(try TLS13Support.protection(secrets.client, parameters))
-            // The connected state takes this state's summary and secrets and is completed in
-            // place: no copies of either (each holds a dozen references) on the way.
+            // The connected state takes this state's summary and secrets, moved out (swapped with
+            // empty values: `self` is consumed, but Swift copies a stored property that is passed
+            // on) and completed in `connect`, so that nothing on the way copies them (each holds a
+            // dozen references).
             let resumptionMasterSecret = schedule.resumptionMasterSecret(transcriptHash: transcript.currentHash())
-            let original = summary.session
-            // Moved out (swapped with empty values), not copied: `self` is consumed, but Swift
-            // copies a stored property that is passed on, and releases the original with it.
-            var connected = ServerConnected13(summary: HandshakeSummary.moving(&summary), secrets: ApplicationSecrets13.moving(&secrets), ticketsSent: 0)
-            connected.secrets.resumptionMasterSecret = resumptionMasterSecret
-            connected.summary.masterSecret = resumptionMasterSecret
-            // One new ticket after a resumption, the configured count after a full handshake;
-            // a resumed session keeps its original authentication time (the lifetime cap). A
-            // resumption whose ticket was under a retiring key counts as renewed once its
-            // replacement is issued. The tickets are made first so the summary can say so, and
-            // sent after the handshake's completion as before.
-            let resumed = connected.summary.resumed
-            let count = resumed ? min(1, ctx.configuration.ticketCount13) : ctx.configuration.ticketCount13
-            let tickets = connected.makeTickets(count, original: original, &ctx)
-            connected.summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
-            connected.summary.ticketRenewed = resumed && renewing && connected.summary.ticketIssued
-            try ctx.records.emit(.handshakeCompleted(connected.summary))
-            for ticket in tickets {
-                try ctx.records.writeHandshake(.newSessionTicket13(ticket))
-            }
-            return .connected13(connected)
+            return try Self.connect(
+                summary: HandshakeSummary.moving(&summary), secrets: ApplicationSecrets13.moving(&secrets),
+                resumptionMasterSecret: resumptionMasterSecret, renewing: renewing, &ctx)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
              .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .certificateStatus,
              .keyUpdate, .unknown:
             throw TLSError.unexpectedMessage(expected: [.finished], got: message.type)
         }
+    }
+}
+
+extension WaitClientFinished13 {
+    /// The handshake is complete: tickets are made (one after a resumption, the configured count
+    /// after a full handshake; a resumed session keeps its original authentication time, the
+    /// lifetime cap), the completion goes out, then the tickets. A resumption whose ticket was
+    /// under a retiring key counts as renewed once its replacement is issued; the tickets are made
+    /// first so the summary can say so. `summary` and `secrets` end in the connected state by move.
+    private static func connect(
+        summary: consuming HandshakeSummary, secrets: consuming ApplicationSecrets13, resumptionMasterSecret: [UInt8],
+        renewing: Bool, _ ctx: inout ServerContext
+    ) throws(TLSError) -> ServerState {
+        secrets.resumptionMasterSecret = resumptionMasterSecret
+        summary.masterSecret = resumptionMasterSecret
+        let resumed = summary.resumed
+        let count = resumed ? min(1, ctx.configuration.ticketCount13) : ctx.configuration.ticketCount13
+        var ticketsSent = 0
+        let tickets = ServerConnected13.makeTickets(
+            count, original: summary.sessionBox, secrets: secrets, summary: summary, ticketsSent: &ticketsSent, &ctx)
+        summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
+        summary.ticketRenewed = resumed && renewing && summary.ticketIssued
+        try ctx.records.emit(.handshakeCompleted(copy summary))  // the action's own copy
+        for ticket in tickets {
+            try ctx.records.writeHandshake(.newSessionTicket13(ticket))
+        }
+        return .connected13(ServerConnected13(summary: consume summary, secrets: consume secrets, ticketsSent: ticketsSent))
     }
 }
 
@@ -451,14 +462,21 @@ struct ServerConnected13: Sendable {
 
     /// RFC 8446 §4.6.1: tickets sealed by the same key hook as TLS 1.2's, each with its own nonce
     /// and ticket_age_add; the PSK is derived from the resumption master secret.
-    mutating func sendTickets(_ count: Int, original: SessionState?, _ ctx: inout ServerContext) throws(TLSError) {
-        for ticket in makeTickets(count, original: original, &ctx) {
+    mutating func sendTickets(_ count: Int, _ ctx: inout ServerContext) throws(TLSError) {
+        let tickets = Self.makeTickets(
+            count, original: summary.sessionBox, secrets: secrets, summary: summary, ticketsSent: &ticketsSent, &ctx)
+        for ticket in tickets {
             try ctx.records.writeHandshake(.newSessionTicket13(ticket))
         }
     }
 
-    /// `count` NewSessionTickets under the current key (none when no key may encrypt).
-    mutating func makeTickets(_ count: Int, original: SessionState?, _ ctx: inout ServerContext) -> [NewSessionTicket13] {
+    /// `count` NewSessionTickets under the current key (none when no key may encrypt), for the
+    /// connection with these `secrets` and `summary`; `original` is the resumed session, if any
+    /// (boxed: only a few of its fields are read).
+    static func makeTickets(
+        _ count: Int, original: SessionBox?, secrets: ApplicationSecrets13, summary: HandshakeSummary,
+        ticketsSent: inout Int, _ ctx: inout ServerContext
+    ) -> [NewSessionTicket13] {
         guard let provider = ctx.configuration.ticketKeys, count > 0 else { return [] }
         let now = ctx.configuration.clock.now()
         guard let key = provider.encryptionKey(at: now) else { return [] }
@@ -467,7 +485,7 @@ struct ServerConnected13: Sendable {
         var lifetime = min(provider.lifetimeHint(at: now), ctx.configuration.sessionTimeout, 604_800)
         if let original {
             // Never past the original session's end.
-            let remaining = TimeInterval(original.timeout) - now.timeIntervalSince(original.time)
+            let remaining = TimeInterval(original.session.timeout) - now.timeIntervalSince(original.session.time)
             lifetime = min(lifetime, UInt32(clamping: max(0, Int(remaining))))
         }
         // Every ticket's ticket_age_add (4 bytes each), then every sealing IV (16 each), drawn in
@@ -488,12 +506,12 @@ struct ServerConnected13: Sendable {
         // other fields are encoded once (`derEncoded(variants:)`).
         let session = SessionState(
             version: .tls13, cipherSuite: parameters.suite, sessionID: [], masterSecret: [],
-            time: original?.time ?? now.wholeSeconds,
-            timeout: original?.timeout ?? lifetime,
+            time: original?.session.time ?? now.wholeSeconds,
+            timeout: original?.session.timeout ?? lifetime,
             // The client's certificate goes with the session, so a resumption can name it.
-            peerCertificate: original?.peerCertificate ?? ServerClientAuth.sessionPeer(summary.peerCertificates),
+            peerCertificate: original?.session.peerCertificate ?? ServerClientAuth.sessionPeer(summary.peerCertificates),
             sessionIDContext: ServerTicketPolicy.scope(ctx.configuration),
-            verifyResult: original?.verifyResult ?? summary.verification?.code,
+            verifyResult: original?.session.verifyResult ?? summary.verification?.code,
             hostname: summary.serverName, extendedMasterSecret: true,
             maxEarlyData: ctx.configuration.maxEarlyData > 0 ? ctx.configuration.maxEarlyData : nil,
             alpn: summary.alpn.map { Array($0.utf8) })

@@ -58,7 +58,7 @@ public struct ServerConnection: Sendable {
     public mutating func sendTicket() -> [TLSAction] {
         guard case .connected13(var connected) = driver.machine.state else { return [] }
         driver.run { (machine: inout ServerMachine) throws(TLSError) in
-            try connected.sendTickets(1, original: connected.summary.session, &machine.ctx)
+            try connected.sendTickets(1, &machine.ctx)
             machine.state = .connected13(connected)
         }
         return driver.machine.records.takeActions()
