@@ -78,30 +78,34 @@ public final class TicketKeyRing: TicketKeyProvider, @unchecked Sendable {
     // MARK: TicketKeyProvider
 
     public func encryptionKey(at now: Date) -> TicketKey? {
-        activeKey(in: current(at: now), at: now)?.key
+        let snapshot = current(at: now)
+        guard let index = activeIndex(in: snapshot, at: now) else { return nil }
+        return snapshot.keys[index].key
     }
 
     public func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup {
         let snapshot = current(at: now)
-        guard let managed = snapshot.keys.first(where: { $0.key.name == keyName }) else {
+        // By index: the matching key is read in place, and only its `TicketKey` is copied out.
+        guard let index = snapshot.keys.firstIndex(where: { $0.key.name == keyName }) else {
             return snapshot.retiredNames.contains(keyName) ? .notFound(.expiredKey) : .notFound(.unknownKey)
         }
-        switch managed.state(at: now) {
+        switch snapshot.keys[index].state(at: now) {
         case .expired:
             return .notFound(.expiredKey)
         case .staged, .active:
             // A staged key can already have sealed tickets on a fleet peer whose clock is ahead.
-            return renewal == .always ? .validRenew(managed.key) : .valid(managed.key)
+            return renewal == .always ? .validRenew(snapshot.keys[index].key) : .valid(snapshot.keys[index].key)
         case .retiring:
-            return renewal == .never ? .valid(managed.key) : .validRenew(managed.key)
+            return renewal == .never ? .valid(snapshot.keys[index].key) : .validRenew(snapshot.keys[index].key)
         }
     }
 
     /// Until the encrypting key stops decrypting (a longer hint would promise resumptions we will
     /// refuse, RFC 5077 §3.3), capped at 7 days (RFC 8446 §4.6.1); 0 when no key encrypts.
     public func lifetimeHint(at now: Date) -> UInt32 {
-        guard let managed = activeKey(in: current(at: now), at: now) else { return 0 }
-        let remaining = managed.decryptsUntil.timeIntervalSince(now).rounded(.down)
+        let snapshot = current(at: now)
+        guard let index = activeIndex(in: snapshot, at: now) else { return 0 }
+        let remaining = snapshot.keys[index].decryptsUntil.timeIntervalSince(now).rounded(.down)
         guard remaining > 0 else { return 0 }
         guard remaining < Double(Self.maximumLifetimeHint) else { return Self.maximumLifetimeHint }
         return UInt32(remaining)
@@ -114,8 +118,10 @@ public final class TicketKeyRing: TicketKeyProvider, @unchecked Sendable {
 
     // MARK: Snapshots
 
-    private func activeKey(in snapshot: Snapshot, at now: Date) -> ManagedTicketKey? {
-        snapshot.keys.first { $0.state(at: now) == .active }
+    /// The active key's position: callers read the fields they need in place rather than copy
+    /// the whole `ManagedTicketKey` (its key material is a dozen references), once per ticket.
+    private func activeIndex(in snapshot: Snapshot, at now: Date) -> Int? {
+        snapshot.keys.firstIndex { $0.state(at: now) == .active }
     }
 
     /// The snapshot valid at `now`, advancing it first when a rotation boundary has passed.
