@@ -24,7 +24,11 @@ public enum TicketKeyLookup: Sendable, Hashable {
 /// The hook between the handshake and ticket keys, shaped like OpenSSL's ticket-key callback, so an
 /// operator can plug in a fleet store (DESIGN.md §5-6) instead of the in-process `TicketKeyRing`.
 /// Every call gets the time from the caller's injected clock.
-public protocol TicketKeyProvider: Sendable {
+///
+/// Class-bound: a provider holds keys every connection of a configuration shares, and each
+/// handshake that issues or opens a ticket takes it from the configuration. A copy of a class
+/// existential is a reference count; of any other, a call through its type's value witnesses.
+public protocol TicketKeyProvider: AnyObject, Sendable {
     /// The key to encrypt new tickets with, nil if none may encrypt now (then no ticket is issued).
     func encryptionKey(at now: Date) -> TicketKey?
     /// OpenSSL's ticket-key callback, decrypt side. Throwing aborts the handshake (internal_error).
