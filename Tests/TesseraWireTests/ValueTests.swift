@@ -12,6 +12,28 @@ final class ValueTests: XCTestCase {
         XCTAssertEqual([UInt8](hexString: ""), [])
     }
 
+    /// `String(validatingUTF8Bytes:)`: ASCII takes a short path, everything else the standard
+    /// library's validation; both must agree with a strict UTF-8 decoder.
+    func testUTF8TextValidation() {
+        XCTAssertEqual(String(validatingUTF8Bytes: Array("localhost".utf8)), "localhost")
+        XCTAssertEqual(String(validatingUTF8Bytes: []), "")
+        XCTAssertEqual(String(validatingUTF8Bytes: [0x00, 0x7F]), "\u{0}\u{7F}")
+        XCTAssertEqual(String(validatingUTF8Bytes: Array("bücher.example".utf8)), "bücher.example")
+        XCTAssertEqual(String(validatingUTF8Bytes: Array("h2 \u{1F600}".utf8)), "h2 \u{1F600}")
+        XCTAssertNil(String(validatingUTF8Bytes: [0x61, 0x80]))  // lone continuation byte
+        XCTAssertNil(String(validatingUTF8Bytes: [0xC0, 0xAF]))  // overlong '/'
+        XCTAssertNil(String(validatingUTF8Bytes: [0xE2, 0x82]))  // truncated sequence
+        XCTAssertNil(String(validatingUTF8Bytes: [0xED, 0xA0, 0x80]))  // a surrogate
+        XCTAssertNil(String(validatingUTF8Bytes: [0xFF]))
+        // A slice inside other bytes, as the decoders pass them.
+        let framed: [UInt8] = [0xFF] + Array("abc".utf8) + [0xFF]
+        XCTAssertEqual(String(validatingUTF8Bytes: framed[1..<4]), "abc")
+        // Every single byte: ASCII alone is accepted.
+        for byte in UInt8.min...UInt8.max {
+            XCTAssertEqual(String(validatingUTF8Bytes: [byte]) != nil, byte < 0x80, "byte \(byte)")
+        }
+    }
+
     func testDescriptions() {
         XCTAssertEqual(ProtocolVersion.tls12.description, "TLSv1.2")
         XCTAssertEqual(ProtocolVersion.tls10.displayName, "TLS 1.0")
