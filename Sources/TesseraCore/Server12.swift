@@ -351,16 +351,15 @@ struct WaitClientKeyExchange: Sendable {
             let preMasterSecret = try crypto { () throws(CryptoError) in
                 try handshake.exchange.sharedSecret(peerPublicKey: keyExchange.publicKey)
             }
-            var negotiated = handshake.negotiated
-            negotiated.transcript.append(raw.bytes)
+            // In place on the consumed state: a copy of the negotiation and of the handshake
+            // (a dozen references each) on the way cost more than the rest of this step.
+            handshake.negotiated.transcript.append(raw.bytes)
             // RFC 7627 §3: the session hash ends here, before any CertificateVerify.
-            let keys = try Keys12.derive(preMasterSecret: preMasterSecret, negotiated: negotiated, ctx.configuration)
-            var next = handshake
-            next.negotiated = negotiated
+            let keys = try Keys12.derive(preMasterSecret: preMasterSecret, negotiated: handshake.negotiated, ctx.configuration)
             if let clientKey {
-                return .waitClientCertificateVerify12(WaitClientCertificateVerify12(handshake: next, keys: keys, clientKey: clientKey))
+                return .waitClientCertificateVerify12(WaitClientCertificateVerify12(handshake: handshake, keys: keys, clientKey: clientKey))
             }
-            return .waitClientChangeCipherSpec(WaitClientChangeCipherSpec(handshake: next, keys: keys))
+            return .waitClientChangeCipherSpec(WaitClientChangeCipherSpec(handshake: handshake, keys: keys))
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
              .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
              .certificateRequest12, .certificateRequest13, .serverHelloDone, .certificateVerify, .finished,
