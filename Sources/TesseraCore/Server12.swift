@@ -435,48 +435,49 @@ struct WaitClientFinished: Sendable {
     consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
-            var negotiated = handshake.negotiated
             guard constantTimeEquals(expectedClientVerifyData, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
-            negotiated.transcript.append(raw.bytes)
+            // The negotiation is read and its transcript extended in place on the consumed state,
+            // not copied out (a dozen references).
+            handshake.negotiated.transcript.append(raw.bytes)
 
             // RFC 5077 §3.3: the ticket goes before our ChangeCipherSpec.
             var session: SessionState?
             var ticketsIssued = 0
-            if negotiated.ticketExpected, let provider = ctx.configuration.ticketKeys {
+            if handshake.negotiated.ticketExpected, let provider = ctx.configuration.ticketKeys {
                 let now = ctx.configuration.clock.now()
                 let policy = ServerTicketPolicy(provider: provider, now: now, scope: ServerTicketPolicy.scope(ctx.configuration))
                 let state = SessionState(
-                    version: .tls12, cipherSuite: negotiated.parameters.suite, sessionID: [],
+                    version: .tls12, cipherSuite: handshake.negotiated.parameters.suite, sessionID: [],
                     masterSecret: keys.masterSecret, time: now.wholeSeconds, timeout: ctx.configuration.sessionTimeout,
                     peerCertificate: handshake.clientCertificate.flatMap { ServerClientAuth.sessionPeer($0.chain) },
                     sessionIDContext: policy.scope, verifyResult: handshake.clientCertificate?.verification?.code,
-                    hostname: negotiated.serverName,
-                    extendedMasterSecret: negotiated.extendedMasterSecret,
-                    alpn: negotiated.alpn.map { Array($0.utf8) })
+                    hostname: handshake.negotiated.serverName,
+                    extendedMasterSecret: handshake.negotiated.extendedMasterSecret,
+                    alpn: handshake.negotiated.alpn.map { Array($0.utf8) })
                 session = state
                 let ticket = policy.issue(state, ctx.configuration)
                 ticketsIssued = ticket.ticket.isEmpty ? 0 : 1
-                negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
+                handshake.negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
             }
 
             // Our verify_data covers the NewSessionTicket, not the ChangeCipherSpec: worked out before
             // it, next to the ticket's HMAC.
-            let serverVerifyData = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
+            let serverVerifyData = keys.verifyData(.server, handshakeHash: handshake.negotiated.transcript.currentHash())
             try ctx.records.writeChangeCipherSpec()
             try ctx.records.installWriteProtection(keys.serverProtection)
-            negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
+            handshake.negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
 
             var summary = HandshakeSummary(
-                version: .tls12, cipherSuite: negotiated.parameters.suite, resumed: false,
+                version: .tls12, cipherSuite: handshake.negotiated.parameters.suite, resumed: false,
                 group: handshake.group, peerSignatureScheme: handshake.clientCertificate?.scheme,
-                serverName: negotiated.serverName,
-                alpn: negotiated.alpn, extendedMasterSecret: negotiated.extendedMasterSecret,
-                secureRenegotiation: negotiated.secureRenegotiation,
+                serverName: handshake.negotiated.serverName,
+                alpn: handshake.negotiated.alpn, extendedMasterSecret: handshake.negotiated.extendedMasterSecret,
+                secureRenegotiation: handshake.negotiated.secureRenegotiation,
                 peerCertificates: handshake.clientCertificate?.chain ?? [],
                 verification: handshake.clientCertificate?.verification,
-                sessionID: negotiated.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
+                sessionID: handshake.negotiated.sessionID, masterSecret: keys.masterSecret, ticket: nil, ticketLifetimeHint: nil)
             summary.clientCertificateRequested = handshake.clientCertificateRequested
             summary.clientCertificateSent = handshake.clientCertificate != nil
             summary.session = session
