@@ -131,15 +131,15 @@ struct WaitResumedClientFinished: Sendable {
     consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
         case .finished(let finished):
-            let negotiated = resumed.negotiated
-            let expected = resumed.keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
+            let expected = resumed.keys.verifyData(.client, handshakeHash: resumed.negotiated.transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
-            let summary = resumed.summary
-            try ctx.records.emit(.handshakeCompleted(summary))
+            // The action takes a copy of the summary; the connected state takes it by move.
+            try ctx.records.emit(.handshakeCompleted(resumed.summary))
             return .connected(ServerConnected(
-                summary: summary, clientVerifyData: finished.verifyData, serverVerifyData: resumed.serverVerifyData))
+                summary: HandshakeSummary.moving(&resumed.summary), clientVerifyData: finished.verifyData,
+                serverVerifyData: resumed.serverVerifyData))
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
              .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
              .certificateRequest12, .certificateRequest13, .serverHelloDone, .certificateVerify,
