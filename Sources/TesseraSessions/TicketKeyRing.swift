@@ -85,7 +85,8 @@ public final class TicketKeyRing: TicketKeyProvider, @unchecked Sendable {
 
     public func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup {
         let snapshot = current(at: now)
-        // By index: the matching key is read in place, and only its `TicketKey` is copied out.
+        // By index, as `encryptionKey`. (Swift still copies the whole `ManagedTicketKey` here to
+        // take its `key` out of the array; in `lifetimeHint` the index avoids the copy.)
         guard let index = snapshot.keys.firstIndex(where: { $0.key.name == keyName }) else {
             return snapshot.retiredNames.contains(keyName) ? .notFound(.expiredKey) : .notFound(.unknownKey)
         }
