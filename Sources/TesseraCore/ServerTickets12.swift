@@ -89,7 +89,7 @@ struct ServerTicketPolicy {
     /// say), the server does not acknowledge the SessionTicket extension at all, so it sends no
     /// NewSessionTicket and the handshake goes on without one (RFC 5077 §3.2: the extension is
     /// acknowledged only when a ticket will be sent).
-    var canIssue: Bool { provider.encryptionKey(at: now) != nil }
+    var canIssue: Bool { provider.canEncrypt(at: now) }
 
     /// A NewSessionTicket for `session` under the current key, or an empty one (RFC 5077 §3.3)
     /// when no key may encrypt now (the key vanished after the hello was answered).
@@ -97,12 +97,20 @@ struct ServerTicketPolicy {
         guard let key = provider.encryptionKey(at: now) else {
             return NewSessionTicket12(lifetimeHint: 0, ticket: [])
         }
-        var sealed = session
-        sealed.ticket = nil
-        sealed.ticketLifetimeHint = nil
+        // The sealed state carries no ticket of its own. A server's sessions have none, so the
+        // copy that strips them is made only for one that does.
+        let state: [UInt8]
+        if session.ticket == nil, session.ticketLifetimeHint == nil {
+            state = session.derEncoded()
+        } else {
+            var sealed = session
+            sealed.ticket = nil
+            sealed.ticketLifetimeHint = nil
+            state = sealed.derEncoded()
+        }
         let remaining = min(TimeInterval(session.timeout), configuration.maxSessionLifetime) - now.timeIntervalSince(session.time)
         let hint = UInt32(clamping: min(Int(provider.lifetimeHint(at: now)), max(0, Int(remaining))))
-        return NewSessionTicket12(lifetimeHint: hint, ticket: TicketSealing.seal(sealed.derEncoded(), key: key))
+        return NewSessionTicket12(lifetimeHint: hint, ticket: TicketSealing.seal(state, key: key))
     }
 
     /// The default scope: the leaf certificate's identity, so different hosts never share.

@@ -37,6 +37,10 @@ public final class ReloadableTicketKeyProvider: TicketKeyProvider, @unchecked Se
         current.encryptionKey(at: now)
     }
 
+    public func canEncrypt(at now: Date) -> Bool {
+        current.canEncrypt(at: now)
+    }
+
     public func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup {
         try current.lookup(keyName: keyName, at: now)
     }

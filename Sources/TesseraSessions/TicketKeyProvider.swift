@@ -31,6 +31,9 @@ public enum TicketKeyLookup: Sendable, Hashable {
 public protocol TicketKeyProvider: AnyObject, Sendable {
     /// The key to encrypt new tickets with, nil if none may encrypt now (then no ticket is issued).
     func encryptionKey(at now: Date) -> TicketKey?
+    /// Whether a key may encrypt now: `encryptionKey(at:) != nil` without the copy of the key a
+    /// TLS 1.2 server's hello needs only the answer of (whether to acknowledge SessionTicket).
+    func canEncrypt(at now: Date) -> Bool
     /// OpenSSL's ticket-key callback, decrypt side. Throwing aborts the handshake (internal_error).
     func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup
     /// The lifetime hint for tickets issued now (seconds): at most until the encrypting key stops decrypting.
@@ -42,6 +45,7 @@ public protocol TicketKeyProvider: AnyObject, Sendable {
 
 extension TicketKeyProvider {
     public func keys(at now: Date) -> [ManagedTicketKey] { [] }
+    public func canEncrypt(at now: Date) -> Bool { encryptionKey(at: now) != nil }
 }
 
 /// When a ticket that opened is worth replacing (DESIGN.md §5).

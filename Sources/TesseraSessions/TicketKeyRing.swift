@@ -83,6 +83,10 @@ public final class TicketKeyRing: TicketKeyProvider, @unchecked Sendable {
         return snapshot.keys[index].key
     }
 
+    public func canEncrypt(at now: Date) -> Bool {
+        activeIndex(in: current(at: now), at: now) != nil
+    }
+
     public func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup {
         let snapshot = current(at: now)
         // By index, as `encryptionKey`. (Swift still copies the whole `ManagedTicketKey` here to

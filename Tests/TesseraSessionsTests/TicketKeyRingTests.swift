@@ -112,6 +112,24 @@ final class TicketKeyRingTests: XCTestCase {
         XCTAssertEqual(try ring.lookup(keyName: TicketKey.generate().name, at: at(25)), .notFound(.unknownKey))
     }
 
+    /// `canEncrypt` answers what `encryptionKey` would, without the key: before the start, in
+    /// every window, and through a reloadable provider; a provider without it gets the default.
+    func testCanEncryptAgreesWithEncryptionKey() throws {
+        let ring = TicketKeyRing(rotate: 10, expire: 20, start: start)
+        let reloadable = ReloadableTicketKeyProvider(ring)
+        let fixed = TicketKeyRing(keys: [.permanent(TicketKey.generate(), encrypts: false)], renewal: .whenKeyRetiring)
+        var answers: Set<Bool> = []
+        for seconds in stride(from: -15.0, through: 65.0, by: 2.5) {
+            let now = at(seconds)
+            XCTAssertEqual(ring.canEncrypt(at: now), ring.encryptionKey(at: now) != nil, "t=\(seconds)")
+            XCTAssertEqual(reloadable.canEncrypt(at: now), ring.canEncrypt(at: now), "t=\(seconds)")
+            XCTAssertFalse(fixed.canEncrypt(at: now), "a decrypt-only key never encrypts")
+            answers.insert(ring.canEncrypt(at: now))
+        }
+        XCTAssertEqual(answers, [false, true], "both answers occur across the windows")
+        XCTAssertFalse(DecryptOnly().canEncrypt(at: start), "the default follows encryptionKey")
+    }
+
     func testBeforeStartNothingEncryptsButTheFirstKeyIsStaged() throws {
         let ring = TicketKeyRing(rotate: 10, expire: 20, start: start)
         XCTAssertNil(ring.encryptionKey(at: at(-5)))
@@ -223,4 +241,11 @@ final class FailureCounter: @unchecked Sendable {
     private var recorded: [String] = []
     func record(_ message: String) { lock.withLock { if recorded.count < 20 { recorded.append(message) } } }
     var messages: [String] { lock.withLock { recorded } }
+}
+
+/// A provider with no key to encrypt with and no `canEncrypt` of its own.
+private final class DecryptOnly: TicketKeyProvider, Sendable {
+    func encryptionKey(at now: Date) -> TicketKey? { nil }
+    func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup { .notFound(.unknownKey) }
+    func lifetimeHint(at now: Date) -> UInt32 { 0 }
 }
