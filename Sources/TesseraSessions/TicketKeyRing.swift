@@ -89,19 +89,17 @@ public final class TicketKeyRing: TicketKeyProvider, @unchecked Sendable {
 
     public func lookup(keyName: [UInt8], at now: Date) throws -> TicketKeyLookup {
         let snapshot = current(at: now)
-        // By index, as `encryptionKey`. (Swift still copies the whole `ManagedTicketKey` here to
-        // take its `key` out of the array; in `lifetimeHint` the index avoids the copy.)
-        guard let index = snapshot.keys.firstIndex(where: { $0.key.name == keyName }) else {
+        guard let managed = snapshot.keys.first(where: { $0.key.name == keyName }) else {
             return snapshot.retiredNames.contains(keyName) ? .notFound(.expiredKey) : .notFound(.unknownKey)
         }
-        switch snapshot.keys[index].state(at: now) {
+        switch managed.state(at: now) {
         case .expired:
             return .notFound(.expiredKey)
         case .staged, .active:
             // A staged key can already have sealed tickets on a fleet peer whose clock is ahead.
-            return renewal == .always ? .validRenew(snapshot.keys[index].key) : .valid(snapshot.keys[index].key)
+            return renewal == .always ? .validRenew(managed.key) : .valid(managed.key)
         case .retiring:
-            return renewal == .never ? .valid(snapshot.keys[index].key) : .validRenew(snapshot.keys[index].key)
+            return renewal == .never ? .valid(managed.key) : .validRenew(managed.key)
         }
     }
 
