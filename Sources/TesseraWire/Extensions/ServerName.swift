@@ -39,9 +39,10 @@ extension Extension {
             }
             let hostName = try list.readLengthPrefixed16("HostName", min: 1)
             let bytes = hostName.readableBytesView
-            let name = String(decoding: bytes, as: UTF8.self)
-            // RFC 6066 §3 says ASCII; non-UTF-8 bytes would not survive the String round trip.
-            if !name.utf8.elementsEqual(bytes) { representable = false }
+            let name = bytes.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) }
+            // RFC 6066 §3 says ASCII, which is UTF-8 as it stands. Other bytes must survive the
+            // String round trip (non-UTF-8 would be repaired, so not re-encode byte for byte).
+            if !bytes.allSatisfy({ $0 < 0x80 }), !name.utf8.elementsEqual(bytes) { representable = false }
             names.append(name)
         }
         guard representable else {
