@@ -45,7 +45,7 @@ enum PSKBinder {
     /// Client: over our own ClientHello's encoding, truncated before the binders.
     static func compute(psk: [UInt8], hash: HashAlgorithm, hello: ClientHello, prefix: Transcript?) -> [UInt8]? {
         guard let truncated = hello.encodedWithoutBinders() else { return nil }
-        return compute(psk: psk, hash: hash, truncatedHello: truncated, prefix: prefix)
+        return compute(psk: psk, hash: hash, truncatedHello: truncated, prefix: prefix).binder
     }
 
     /// Server: over the ClientHello exactly as received, up to its binders list (RFC 8446
@@ -57,11 +57,19 @@ enum PSKBinder {
         return received.getSlice(at: received.readerIndex, length: keep)
     }
 
-    static func compute(psk: [UInt8], hash: HashAlgorithm, truncatedHello: ByteBuffer, prefix: Transcript?) -> [UInt8] {
+    /// RFC 8446 §4.2.11.2: a Finished over the transcript up to the binders (after
+    /// message_hash(ClientHello1) and the HelloRetryRequest when there was one), under the binder
+    /// key of the PSK's early secret. The transcript and the key schedule come back with it: a
+    /// server that accepts the PSK goes on with both, so the hello is hashed and the early secret
+    /// extracted once.
+    static func compute(
+        psk: [UInt8], hash: HashAlgorithm, truncatedHello: ByteBuffer, prefix: Transcript?
+    ) -> (binder: [UInt8], transcript: Transcript, schedule: KeySchedule13) {
         var transcript = prefix ?? Transcript(hash: hash)
         transcript.append(truncatedHello)
         let schedule = KeySchedule13(hash: hash, psk: psk)
-        return TLS13Support.finished(secret: schedule.binderKey(external: false), transcriptHash: transcript.currentHash(), hash: hash)
+        let binder = TLS13Support.finished(secret: schedule.binderKey(external: false), transcriptHash: transcript.currentHash(), hash: hash)
+        return (binder, transcript, schedule)
     }
 }
 
@@ -88,24 +96,20 @@ struct ServerPSKPolicy {
             case .success(let opened):
                 (session, renew) = opened
             }
-            // RFC 8446 §4.2.11.2: the binder is a Finished over the transcript up to the binders,
-            // under the binder key of this PSK's early secret. The early secret and the transcript
-            // go on into the handshake (`PSKSelection`): hashing the hello and extracting the
-            // early secret once each, not once for the binder and again for the handshake.
+            // RFC 8446 §4.2.11.2. The early secret and the transcript go on into the handshake
+            // (`PSKSelection`), completed with the binders.
             guard let truncated = PSKBinder.truncated(received: received, offered: offered),
                   let binders = received.getSlice(
                       at: received.readerIndex + truncated.readableBytes, length: received.readableBytes - truncated.readableBytes)
             else {
                 throw TLSError(.decryptError, "PSK binder does not verify")
             }
-            var transcript = prefix ?? Transcript(hash: parameters.hash)
-            transcript.append(truncated)
-            let schedule = KeySchedule13(hash: parameters.hash, psk: session.masterSecret)
-            let expected = TLS13Support.finished(
-                secret: schedule.binderKey(external: false), transcriptHash: transcript.currentHash(), hash: parameters.hash)
+            let (expected, hashedHello, schedule) = PSKBinder.compute(
+                psk: session.masterSecret, hash: parameters.hash, truncatedHello: truncated, prefix: prefix)
             guard constantTimeEquals(expected, offered.binders[index]) else {
                 throw TLSError(.decryptError, "PSK binder does not verify")
             }
+            var transcript = consume hashedHello
             transcript.append(binders)
             return (PSKSelection(index: index, session: session, renew: renew, schedule: schedule, transcript: transcript), nil)
         }
