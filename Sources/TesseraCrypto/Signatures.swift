@@ -143,23 +143,47 @@ public struct SigningKey: Sendable {
         case 384: try key.signature(for: SHA384.hash(data: data))
         default: try key.signature(for: SHA512.hash(data: data))
         }
-        return try derSignature(raw: signature.rawRepresentation)
+        return derSignature(raw: signature.rawRepresentation)
     }
 
     /// RFC 3279 §2.2.3 `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` from r || s as
-    /// swift-crypto gives them, through swift-asn1 (unsigned big-endian integers, leading zero
-    /// octets dropped and one added before a set high bit, as DER wants). swift-crypto's own
-    /// `derRepresentation` goes through `Data` and its internal ASN.1 writer: 2.5 µs of a TLS 1.3
-    /// server handshake. `ECDSASignatureDERTests` checks the two agree.
-    static func derSignature(raw: Data) throws -> [UInt8] {
-        let bytes = [UInt8](raw)
-        let half = bytes.count / 2
-        var serializer = DER.Serializer()
-        try serializer.appendConstructedNode(identifier: .sequence) { out in
-            try out.serialize(bytes[..<half])
-            try out.serialize(bytes[half...])
+    /// swift-crypto gives them: each an unsigned big-endian integer, so as DER wants (X.690 §8.3)
+    /// leading zero octets are dropped and one is put back before a set high bit. Written here:
+    /// swift-crypto's own `derRepresentation` goes through `Data` and its internal ASN.1 writer
+    /// (2.5 µs of a TLS 1.3 server handshake), and a swift-asn1 serializer allocates a kilobyte
+    /// per signature (`DERHeader`). `ECDSASignatureDERTests` checks the bytes against
+    /// swift-crypto's for every curve, every length form and the integer edge cases.
+    static func derSignature(raw: Data) -> [UInt8] {
+        raw.withUnsafeBytes { bytes -> [UInt8] in
+            let half = bytes.count / 2
+            let r = UnsafeRawBufferPointer(rebasing: bytes[..<half])
+            let s = UnsafeRawBufferPointer(rebasing: bytes[half...])
+            // The content octets of a non-negative INTEGER: the value without leading zeros (zero
+            // itself is one zero octet), after a zero octet when the high bit is set.
+            func digits(_ integer: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+                let first = integer.firstIndex { $0 != 0 } ?? max(integer.count - 1, 0)
+                return UnsafeRawBufferPointer(rebasing: integer[first...])
+            }
+            func contentLength(_ digits: UnsafeRawBufferPointer) -> Int {
+                digits.count + ((digits.first ?? 0) & 0x80 != 0 ? 1 : 0)
+            }
+            func appendInteger(_ digits: UnsafeRawBufferPointer, to encoded: inout [UInt8]) {
+                let length = contentLength(digits)
+                DERHeader.append(0x02, length: length, to: &encoded)
+                if length > digits.count { encoded.append(0) }
+                encoded.append(contentsOf: digits)
+            }
+            let rDigits = digits(r), sDigits = digits(s)
+            // r and s are at most 66 octets (P-521), so their headers take the short form; the
+            // SEQUENCE's may not.
+            let length = 2 + contentLength(rDigits) + 2 + contentLength(sDigits)
+            var encoded = [UInt8]()
+            encoded.reserveCapacity(length + 4)
+            DERHeader.append(0x30, length: length, to: &encoded)
+            appendInteger(rDigits, to: &encoded)
+            appendInteger(sDigits, to: &encoded)
+            return encoded
         }
-        return serializer.serializedBytes
     }
 
     /// For swift-certificates (self-signed generation, CSRs).

@@ -75,3 +75,25 @@ extension Digest {
         withUnsafeBytes { Array($0) }
     }
 }
+
+/// DER identifier-and-length headers written by hand where swift-asn1's serializer costs more than
+/// the encoding: its constructed nodes start with a one-byte length and move their content when it
+/// turns out longer, and every `DER.Serializer` allocates a kilobyte up front, a size glibc's
+/// thread cache does not keep (a slow `malloc` and `free` per use). Used for a session's outer
+/// SEQUENCE and an ECDSA signature; tests check the bytes against swift-asn1 and swift-crypto.
+package enum DERHeader {
+    /// An identifier octet and a DER length (X.690 §8.1.3, §10.1): the short form below 128,
+    /// otherwise 0x80 | n followed by the length in the fewest (n) big-endian octets.
+    package static func append(_ identifier: UInt8, length: Int, to bytes: inout [UInt8]) {
+        bytes.append(identifier)
+        if length < 0x80 {
+            bytes.append(UInt8(length))
+            return
+        }
+        let octets = (Int.bitWidth - length.leadingZeroBitCount + 7) / 8
+        bytes.append(0x80 | UInt8(octets))
+        for index in stride(from: octets - 1, through: 0, by: -1) {
+            bytes.append(UInt8(truncatingIfNeeded: length >> (index * 8)))
+        }
+    }
+}

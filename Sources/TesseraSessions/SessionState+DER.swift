@@ -1,5 +1,6 @@
 import Foundation
 import SwiftASN1
+import TesseraCrypto
 import TesseraWire
 
 /// OpenSSL's `SSL_SESSION_ASN1` (ssl/ssl_asn1.c, OpenSSL 3.0), the state inside every OpenSSL or
@@ -263,40 +264,41 @@ extension SessionState {
     /// serialized once for the whole batch. Element i equals the `derEncoded()` of this session
     /// with variant i's values (a test checks it).
     public func derEncoded(variants: [(masterSecret: [UInt8], ticketAgeAdd: UInt32?)]) -> [[UInt8]] {
-        // Two serializers for the whole batch: the shared parts back to back, then every
-        // variant's two fields back to back; the offsets say where each part ends.
-        var shared = DER.Serializer(), varying = DER.Serializer()
+        // One serializer for the whole batch (each one allocates a kilobyte up front): the shared
+        // parts, then every variant's two fields back to back; the offsets say where each part ends.
+        var fields = DER.Serializer()
         var ends: [(masterKey: Int, ageAdd: Int)] = []
         ends.reserveCapacity(variants.count)
-        let headEnd: Int, middleEnd: Int
+        let headEnd: Int, middleEnd: Int, sharedEnd: Int
         do {
-            try serializeHead(into: &shared)
-            headEnd = shared.serializedBytes.count
-            try serializeMiddle(into: &shared)
-            middleEnd = shared.serializedBytes.count
-            try serializeTail(into: &shared)
+            try serializeHead(into: &fields)
+            headEnd = fields.serializedBytes.count
+            try serializeMiddle(into: &fields)
+            middleEnd = fields.serializedBytes.count
+            try serializeTail(into: &fields)
+            sharedEnd = fields.serializedBytes.count
             for variant in variants {
-                try Self.serializeMasterKey(variant.masterSecret, into: &varying)
-                let masterKeyEnd = varying.serializedBytes.count
-                try Self.serializeTicketAgeAdd(variant.ticketAgeAdd, into: &varying)
-                ends.append((masterKeyEnd, varying.serializedBytes.count))
+                try Self.serializeMasterKey(variant.masterSecret, into: &fields)
+                let masterKeyEnd = fields.serializedBytes.count
+                try Self.serializeTicketAgeAdd(variant.ticketAgeAdd, into: &fields)
+                ends.append((masterKeyEnd, fields.serializedBytes.count))
             }
         } catch {
             return variants.map { _ in [] }
         }
-        let sharedBytes = shared.serializedBytes, varyingBytes = varying.serializedBytes
-        var start = 0
+        let bytes = fields.serializedBytes
+        var start = sharedEnd
         return ends.map { end in
             defer { start = end.ageAdd }
-            let length = sharedBytes.count + end.ageAdd - start
+            let length = sharedEnd + end.ageAdd - start
             var encoded = [UInt8]()
             encoded.reserveCapacity(length + 6)
             Self.appendDERHeader(0x30, length: length, to: &encoded)
-            encoded += sharedBytes[..<headEnd]
-            encoded += varyingBytes[start..<end.masterKey]
-            encoded += sharedBytes[headEnd..<middleEnd]
-            encoded += varyingBytes[end.masterKey..<end.ageAdd]
-            encoded += sharedBytes[middleEnd...]
+            encoded += bytes[..<headEnd]
+            encoded += bytes[start..<end.masterKey]
+            encoded += bytes[headEnd..<middleEnd]
+            encoded += bytes[end.masterKey..<end.ageAdd]
+            encoded += bytes[middleEnd..<sharedEnd]
             return encoded
         }
     }
@@ -310,19 +312,9 @@ extension SessionState {
         return encoded
     }
 
-    /// An identifier octet and a DER length (X.690 §8.1.3, §10.1): the short form below 128,
-    /// otherwise 0x80 | n followed by the length in the fewest (n) big-endian octets.
+    /// An identifier octet and a DER length (`DERHeader`, shared with the ECDSA encoder).
     static func appendDERHeader(_ identifier: UInt8, length: Int, to bytes: inout [UInt8]) {
-        bytes.append(identifier)
-        if length < 0x80 {
-            bytes.append(UInt8(length))
-            return
-        }
-        let octets = (Int.bitWidth - length.leadingZeroBitCount + 7) / 8
-        bytes.append(0x80 | UInt8(octets))
-        for index in stride(from: octets - 1, through: 0, by: -1) {
-            bytes.append(UInt8(truncatingIfNeeded: length >> (index * 8)))
-        }
+        DERHeader.append(identifier, length: length, to: &bytes)
     }
 
     // The SEQUENCE's fields, in OpenSSL's order, in the parts `derEncoded(variants:)` keeps apart:

@@ -260,10 +260,23 @@ final class ECDSASignatureDERTests: XCTestCase {
         for index in 0..<200 {
             let message = Array("message \(index)".utf8)
             let small = try p256.signature(for: message)
-            XCTAssertEqual(try SigningKey.derSignature(raw: small.rawRepresentation), Array(small.derRepresentation))
+            XCTAssertEqual(SigningKey.derSignature(raw: small.rawRepresentation), Array(small.derRepresentation))
             let large = try p384.signature(for: message)
-            XCTAssertEqual(try SigningKey.derSignature(raw: large.rawRepresentation), Array(large.derRepresentation))
+            XCTAssertEqual(SigningKey.derSignature(raw: large.rawRepresentation), Array(large.derRepresentation))
         }
+    }
+
+    /// P-521: 66-octet integers, so the SEQUENCE's length usually takes the long form (over 127).
+    func testP521SignaturesEncodeAsSwiftCrypto() throws {
+        let key = P521.Signing.PrivateKey()
+        var longForms = 0
+        for index in 0..<50 {
+            let signature = try key.signature(for: Array("message \(index)".utf8))
+            let expected = Array(signature.derRepresentation)
+            XCTAssertEqual(SigningKey.derSignature(raw: signature.rawRepresentation), expected)
+            if expected[1] == 0x81 { longForms += 1 }
+        }
+        XCTAssertGreaterThan(longForms, 0, "some signature has a long-form SEQUENCE length")
     }
 
     /// The integer edge cases a random signature rarely hits: leading zero octets (dropped, even
@@ -276,11 +289,12 @@ final class ECDSASignatureDERTests: XCTestCase {
             [0xFF] + [UInt8](repeating: 0xFF, count: 31),
             [0x00, 0x80] + [UInt8](repeating: 0x11, count: 30),
             [UInt8](repeating: 0x00, count: 31) + [0x01],
+            [UInt8](repeating: 0x00, count: 32),
         ]
         for r in shapes {
             for s in shapes {
                 let signature = try P256.Signing.ECDSASignature(rawRepresentation: r + s)
-                XCTAssertEqual(try SigningKey.derSignature(raw: signature.rawRepresentation), Array(signature.derRepresentation), "\(r.prefix(4)) \(s.prefix(4))")
+                XCTAssertEqual(SigningKey.derSignature(raw: signature.rawRepresentation), Array(signature.derRepresentation), "\(r.prefix(4)) \(s.prefix(4))")
             }
         }
     }
