@@ -96,4 +96,9 @@ package enum DERHeader {
             bytes.append(UInt8(truncatingIfNeeded: length >> (index * 8)))
         }
     }
+
+    /// How many octets `append` writes for `length`, identifier included.
+    package static func size(forLength length: Int) -> Int {
+        length < 0x80 ? 2 : 2 + (Int.bitWidth - length.leadingZeroBitCount + 7) / 8
+    }
 }

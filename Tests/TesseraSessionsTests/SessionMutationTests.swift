@@ -219,8 +219,9 @@ final class SessionMutationTests: XCTestCase {
     }
 }
 
-/// A tiny deterministic PRNG so the mutation loop is reproducible.
-struct SplitMix64 {
+/// A tiny deterministic PRNG so the mutation loop (and SessionDERWriterTests' random sessions)
+/// repeat.
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
