@@ -43,6 +43,9 @@ struct RecordLayer: Sendable {
 
     private var output = ByteBuffer()
     private(set) var actions: [TLSAction] = []
+    private static let allocator = ByteBufferAllocator()
+    /// Header (5), TLS 1.2 GCM explicit nonce (8), TLS 1.3 content type (1) and AEAD tag (16).
+    private static let maximumRecordOverhead = 5 + 8 + 1 + 16
 
     /// DoS guards: a peer may not make us spin on empty records or warning alerts.
     private var consecutiveEmptyRecords = 0
@@ -232,7 +235,9 @@ struct RecordLayer: Sendable {
             return bytes
         }
         if pendingTraceIndex == nil { pendingTraceIndex = actions.count }
-        if pendingHandshake.writerIndex == 0 { pendingHandshake.reserveCapacity(1024) }
+        // A flight starts in storage of its own: reserving on the empty `ByteBuffer()` would go
+        // through NIO's copy-on-write path (a copy of its shared empty storage).
+        if pendingHandshake.capacity == 0 { pendingHandshake = Self.allocator.buffer(capacity: 1024) }
         let start = pendingHandshake.writerIndex
         write(&pendingHandshake)
         let bytes = pendingHandshake.getSlice(at: start, length: pendingHandshake.writerIndex - start) ?? ByteBuffer()
@@ -280,6 +285,12 @@ struct RecordLayer: Sendable {
     ) throws(TLSError) {
         var headerTraceIndex = headerTraceIndex
         var start = payload.startIndex
+        if output.capacity == 0 {
+            // Room for the records of a flight (header, explicit nonce, content type and tag per
+            // record), allocated directly rather than by copy-on-write from the empty buffer.
+            let records = max(1, (payload.count + TLSRecord.maxPlaintextLength - 1) / TLSRecord.maxPlaintextLength)
+            output = Self.allocator.buffer(capacity: payload.count + records * Self.maximumRecordOverhead)
+        }
         repeat {
             let end = payload.index(start, offsetBy: min(TLSRecord.maxPlaintextLength, payload.endIndex - start))
             let chunk = payload[start..<end]

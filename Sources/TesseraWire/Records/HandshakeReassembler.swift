@@ -50,6 +50,13 @@ public struct HandshakeReassembler: Sendable {
     }
 
     public mutating func append(_ fragment: ByteBuffer) {
+        // Nothing buffered (a record that carries whole messages, the usual case): take the
+        // fragment as it is, shared copy-on-write, rather than copying it into the empty buffer
+        // (which NIO does by copy-on-write of its shared empty storage first).
+        guard buffer.readableBytes > 0 else {
+            buffer = fragment
+            return
+        }
         if buffer.readerIndex > 0 {
             buffer.discardReadBytes()
         }
