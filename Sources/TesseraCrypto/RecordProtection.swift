@@ -85,15 +85,16 @@ public struct RecordProtection: Sendable {
                 Result { () throws(CryptoError) in try self.aead(seal: bytes, sequence: sequence, explicit: nil, aad: aad) }
             }.get()
         }
-        out.reserveCapacity(minimumWritableBytes: TLSRecord.headerLength + explicitNonceLength + sealed.count)
+        let sealedCount = sealed.bytes.count - sealed.offset
+        out.reserveCapacity(minimumWritableBytes: TLSRecord.headerLength + explicitNonceLength + sealedCount)
         out.writeInteger(contentType.rawValue)
         out.writeInteger(version)
-        out.writeInteger(UInt16(truncatingIfNeeded: explicitNonceLength + sealed.count))
+        out.writeInteger(UInt16(truncatingIfNeeded: explicitNonceLength + sealedCount))
         if explicitNonceLength == 8 {
             // RFC 5288 §3: nonce_explicit; the sequence number guarantees uniqueness.
             out.writeInteger(sequence)
         }
-        _ = sealed.withUnsafeBytes { out.writeBytes($0) }
+        Self.write(sealed, into: &out)
     }
 
     private func seal13(contentType: ContentType, plaintext: ByteBufferView, sequence: UInt64, into out: inout ByteBuffer) throws(CryptoError) {
@@ -110,12 +111,12 @@ public struct RecordProtection: Sendable {
         // the ciphertext: no scratch buffer.
         out.writeBytes(plaintext)
         out.writeInteger(contentType.rawValue)
-        let sealed: Data
+        let sealed: (bytes: Data, offset: Int)
         do throws(CryptoError) {
             // Header and inner plaintext go to swift-crypto as raw buffers: its generic AEAD entry
             // points take them through fewer protocol witnesses than ByteBufferView.
             let start = headerIndex - out.readerIndex
-            let result = out.withUnsafeReadableBytes { readable -> Result<Data, CryptoError> in
+            let result = out.withUnsafeReadableBytes { readable -> Result<(bytes: Data, offset: Int), CryptoError> in
                 guard start >= 0, readable.count >= start + TLSRecord.headerLength + innerLength else {
                     return .failure(CryptoError(.badRecordMAC, "internal: record buffer out of range"))
                 }
@@ -130,7 +131,14 @@ public struct RecordProtection: Sendable {
             throw error
         }
         out.moveWriterIndex(to: bodyIndex)
-        _ = sealed.withUnsafeBytes { out.writeBytes($0) }
+        Self.write(sealed, into: &out)
+    }
+
+    private static func write(_ sealed: (bytes: Data, offset: Int), into out: inout ByteBuffer) {
+        sealed.bytes.withUnsafeBytes { raw in
+            guard sealed.offset <= raw.count else { return }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[sealed.offset...]))
+        }
     }
 
     // MARK: - Open
@@ -205,19 +213,22 @@ public struct RecordProtection: Sendable {
 
     // MARK: - AEAD and nonce
 
-    /// Returns ciphertext || tag.
-    private func aead(seal plaintext: some DataProtocol, sequence: UInt64, explicit: UInt64?, aad: some DataProtocol) throws(CryptoError) -> Data {
+    /// Ciphertext || tag: `bytes` from `offset` on. Both sealed boxes hold nonce || ciphertext || tag
+    /// in one `Data`; it is returned whole with the nonce's length as the offset, because slicing
+    /// a `Data` (`dropFirst`) runs generic index arithmetic, a few hundred instructions per record.
+    private func aead(
+        seal plaintext: some DataProtocol, sequence: UInt64, explicit: UInt64?, aad: some DataProtocol
+    ) throws(CryptoError) -> (bytes: Data, offset: Int) {
         do {
             return try withNonce(sequence: sequence, explicit: explicit) { nonce in
                 switch cipher {
                 case .aesGCM(let key):
                     let box = try AES.GCM.seal(plaintext, using: key, nonce: AES.GCM.Nonce(data: nonce), authenticating: aad)
-                    // combined = nonce || ciphertext || tag; slicing a Data shares its storage.
-                    if let combined = box.combined { return combined.dropFirst(12) }
-                    return box.ciphertext + box.tag
+                    if let combined = box.combined { return (combined, nonce.count) }
+                    return (box.ciphertext + box.tag, 0)
                 case .chaChaPoly(let key):
                     let box = try ChaChaPoly.seal(plaintext, using: key, nonce: ChaChaPoly.Nonce(data: nonce), authenticating: aad)
-                    return box.combined.dropFirst(12)
+                    return (box.combined, nonce.count)
                 }
             }
         } catch {
