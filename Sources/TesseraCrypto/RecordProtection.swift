@@ -177,7 +177,7 @@ public struct RecordProtection: Sendable {
         ) { aad throws(CryptoError) in
             try self.aead(open: body, sequence: sequenceNumber, explicit: explicit, aad: aad)
         }
-        return (record.contentType, ByteBuffer(data: plaintext))
+        return (record.contentType, plaintext.withUnsafeBytes { Self.buffer($0) })
     }
 
     private func open13(_ record: TLSRecord) throws(CryptoError) -> (contentType: ContentType, plaintext: ByteBuffer) {
@@ -203,12 +203,25 @@ public struct RecordProtection: Sendable {
             throw CryptoError(.recordOverflow, "inner plaintext of \(inner.count) bytes exceeds 2^14 + 1")
         }
         // RFC 8446 §5.4: strip the zero padding; the last non-zero byte is the real content type.
-        // No non-zero byte at all is an unexpected_message.
-        guard let typeIndex = inner.lastIndex(where: { $0 != 0 }) else {
+        // No non-zero byte at all is an unexpected_message. Read through the raw bytes: `Data`'s
+        // own collection methods and slices run generic index code per call.
+        let opened = inner.withUnsafeBytes { raw -> (contentType: ContentType, plaintext: ByteBuffer)? in
+            guard let typeIndex = raw.lastIndex(where: { $0 != 0 }) else { return nil }
+            return (ContentType(rawValue: raw[typeIndex]), Self.buffer(UnsafeRawBufferPointer(rebasing: raw[..<typeIndex])))
+        }
+        guard let opened else {
             throw CryptoError(.invalidInnerPlaintext, "TLS 1.3 inner plaintext has no content type")
         }
-        let contentType = ContentType(rawValue: inner[typeIndex])
-        return (contentType, ByteBuffer(data: inner[inner.startIndex..<typeIndex]))
+        return opened
+    }
+
+    private static let allocator = ByteBufferAllocator()
+
+    /// A buffer of its own holding `bytes`.
+    private static func buffer(_ bytes: UnsafeRawBufferPointer) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        return buffer
     }
 
     // MARK: - AEAD and nonce
