@@ -153,12 +153,16 @@ enum Server13Start {
         } == true
         // Only the client's early traffic secret needs the hash of the hello alone (RFC 8446 §7.1).
         let helloHash = acceptEarlyData ? transcript.currentHash() : []
+        // One array, appended to (concatenating optional arrays made and copied three).
+        var serverHelloExtensions: [Extension] = [.supportedVersionSelected(.tls13)]
+        serverHelloExtensions.reserveCapacity(3)
+        if let keyShare {
+            serverHelloExtensions.append(.keyShareSelected(KeyShareEntry(group: keyShare.entry.group, keyExchange: keyShare.exchange.publicKeyBytes)))
+        }
+        if let resumed { serverHelloExtensions.append(.preSharedKeySelected(UInt16(truncatingIfNeeded: resumed.index))) }
         let serverHello = ServerHello(
             legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: hello.sessionID,
-            cipherSuite: parameters.suite, compressionMethod: 0,
-            extensions: [.supportedVersionSelected(.tls13)]
-                + (keyShare.map { [.keyShareSelected(KeyShareEntry(group: $0.entry.group, keyExchange: $0.exchange.publicKeyBytes))] } ?? [])
-                + (resumed.map { [.preSharedKeySelected(UInt16(truncatingIfNeeded: $0.index))] } ?? []))
+            cipherSuite: parameters.suite, compressionMethod: 0, extensions: serverHelloExtensions)
         ctx.records.negotiatedVersion = .tls13
         transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
         // Appendix D.4: compatibility mode when the client sent a session ID.
