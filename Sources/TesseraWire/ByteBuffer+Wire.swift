@@ -1,8 +1,8 @@
 import NIOCore
 
-// Reading and writing the presentation language of RFC 8446 §3 / RFC 5246 §4: fixed-width integers
-// and `<floor..ceiling>` vectors with a 1-, 2- or 3-byte length prefix. Every read names the field it
-// reads so that a decode error says where the input went wrong.
+// Reading the presentation language of RFC 8446 §3 / RFC 5246 §4 (writing it: `WireWriter`):
+// fixed-width integers and `<floor..ceiling>` vectors with a 1-, 2- or 3-byte length prefix. Every
+// read names the field it reads so that a decode error says where the input went wrong.
 
 extension ByteBuffer: WirePresentationReader {
     mutating func readUInt8(_ field: @autoclosure () -> String) throws(WireError) -> UInt8 {
@@ -45,52 +45,6 @@ extension ByteBuffer: WirePresentationReader {
         let bytes = Array(readableBytesView)
         moveReaderIndex(forwardBy: bytes.count)
         return bytes
-    }
-
-    // MARK: Writing
-
-    /// Writes a 1-byte length, the body, then patches the length. A body longer than `ceiling` is
-    /// cut to `ceiling` bytes: encoders are given valid values, and cutting keeps the output
-    /// well-formed instead of trapping on a length that does not fit.
-    mutating func writeLengthPrefixed8(max ceiling: Int = 0xFF, _ body: (inout ByteBuffer) -> Void) {
-        writeLengthPrefixed(prefixBytes: 1, ceiling: min(ceiling, 0xFF), body)
-    }
-
-    mutating func writeLengthPrefixed16(max ceiling: Int = 0xFFFF, _ body: (inout ByteBuffer) -> Void) {
-        writeLengthPrefixed(prefixBytes: 2, ceiling: min(ceiling, 0xFFFF), body)
-    }
-
-    mutating func writeLengthPrefixed24(max ceiling: Int = 0xFF_FFFF, _ body: (inout ByteBuffer) -> Void) {
-        writeLengthPrefixed(prefixBytes: 3, ceiling: min(ceiling, 0xFF_FFFF), body)
-    }
-
-    mutating func writeUInt24(_ value: UInt32) {
-        writeInteger(UInt8(truncatingIfNeeded: value >> 16))
-        writeInteger(UInt16(truncatingIfNeeded: value))
-    }
-
-    private mutating func writeLengthPrefixed(
-        prefixBytes: Int, ceiling: Int, _ body: (inout ByteBuffer) -> Void
-    ) {
-        let lengthIndex = writerIndex
-        writeRepeatingByte(0, count: prefixBytes)
-        let bodyStart = writerIndex
-        body(&self)
-        var length = writerIndex - bodyStart
-        if length > ceiling {
-            moveWriterIndex(to: bodyStart + ceiling)
-            length = ceiling
-        }
-        let value = UInt32(truncatingIfNeeded: length)
-        switch prefixBytes {
-        case 1:
-            setInteger(UInt8(truncatingIfNeeded: value), at: lengthIndex)
-        case 2:
-            setInteger(UInt16(truncatingIfNeeded: value), at: lengthIndex)
-        default:
-            setInteger(UInt8(truncatingIfNeeded: value >> 16), at: lengthIndex)
-            setInteger(UInt16(truncatingIfNeeded: value), at: lengthIndex + 1)
-        }
     }
 }
 

@@ -34,7 +34,7 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(
             ske.signedContent(clientRandom: [0x11, 0x12], serverRandom: [0x21]),
             [0x11, 0x12, 0x21, 0x03, 0x00, 0x17, 0x03, 0x04, 0xAA, 0xBB])
-        var body = ByteBuffer()
+        var body = WireWriter()
         ske.encode(into: &body)
         XCTAssertEqual(body.bytes, ske.signedParams + [0x04, 0x03, 0x00, 0x01, 0x01])
         // RFC 8422 §5.4: explicit curves are refused.
@@ -134,14 +134,14 @@ final class MessageTests: XCTestCase {
     }
 
     func testExtensionEncoding() {
-        var out = ByteBuffer()
+        var out = WireWriter()
         Extension.serverName(["server"]).encode(into: &out)
         // Straight from RFC 8448 §3's ClientHello.
         XCTAssertEqual(out.bytes.hexString, "0000000b0009000006736572766572")
-        out.clear()
+        out = WireWriter()
         Extension.padding(3).encode(into: &out)
         XCTAssertEqual(out.bytes, [0x00, 0x15, 0x00, 0x03, 0, 0, 0])
-        out.clear()
+        out = WireWriter()
         ExtensionList.encode([], into: &out)
         XCTAssertEqual(out.bytes, [0, 0])
     }

@@ -23,7 +23,7 @@ extension Extension {
         return protocols
     }
 
-    static func encodeALPN(_ protocols: [[UInt8]], into body: inout ByteBuffer) {
+    static func encodeALPN(_ protocols: [[UInt8]], into body: inout WireWriter) {
         body.writeLengthPrefixed16 { list in
             for name in protocols {
                 list.writeLengthPrefixed8 { $0.writeBytes(name) }

@@ -128,14 +128,14 @@ public enum Extension: Sendable, Hashable {
     }
 
     /// type + length + body.
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(type.rawValue)
         buffer.writeLengthPrefixed16 { body in
             encodeBody(into: &body)
         }
     }
 
-    private func encodeBody(into body: inout ByteBuffer) {
+    private func encodeBody(into body: inout WireWriter) {
         switch self {
         case .serverName(let names): Self.encodeServerName(names, into: &body)
         case .supportedGroups(let groups): Self.encodeNamedGroupList(groups, into: &body)

@@ -40,7 +40,7 @@ public enum ExtensionList {
         return extensions
     }
 
-    public static func encode(_ exts: [Extension], into buffer: inout ByteBuffer) {
+    public static func encode(_ exts: [Extension], into buffer: inout WireWriter) {
         buffer.writeLengthPrefixed16 { block in
             for ext in exts {
                 ext.encode(into: &block)

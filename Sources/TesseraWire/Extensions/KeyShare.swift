@@ -22,7 +22,7 @@ public struct KeyShareEntry: Sendable, Hashable {
         self.keyExchange = try buffer.readLengthPrefixed16("key_exchange", min: 1).remainingBytes
     }
 
-    func encode(into buffer: inout ByteBuffer) {
+    func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(group.rawValue)
         buffer.writeLengthPrefixed16 { $0.writeBytes(keyExchange) }
     }
@@ -63,7 +63,7 @@ extension Extension {
         }
     }
 
-    static func encodeKeyShareList(_ entries: [KeyShareEntry], into body: inout ByteBuffer) {
+    static func encodeKeyShareList(_ entries: [KeyShareEntry], into body: inout WireWriter) {
         body.writeLengthPrefixed16 { list in
             for entry in entries { entry.encode(into: &list) }
         }

@@ -72,7 +72,7 @@ public struct OfferedPSKs: Sendable, Hashable {
         self.binders = binders
     }
 
-    func encode(into buffer: inout ByteBuffer) {
+    func encode(into buffer: inout WireWriter) {
         buffer.writeLengthPrefixed16 { list in
             for identity in identities {
                 list.writeLengthPrefixed16 { $0.writeBytes(identity.identity) }

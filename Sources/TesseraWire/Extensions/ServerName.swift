@@ -52,7 +52,7 @@ extension Extension {
         return .serverName(names)
     }
 
-    static func encodeServerName(_ names: [String], into body: inout ByteBuffer) {
+    static func encodeServerName(_ names: [String], into body: inout WireWriter) {
         guard !names.isEmpty else { return }
         body.writeLengthPrefixed16 { list in
             for name in names {

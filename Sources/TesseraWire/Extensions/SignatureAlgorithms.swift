@@ -27,7 +27,7 @@ extension Extension {
         return schemes
     }
 
-    static func encodeSchemeList(_ schemes: [SignatureScheme], into body: inout ByteBuffer) {
+    static func encodeSchemeList(_ schemes: [SignatureScheme], into body: inout WireWriter) {
         body.writeLengthPrefixed16(max: 0xFFFE) { list in
             for scheme in schemes { list.writeInteger(scheme.rawValue) }
         }

@@ -14,7 +14,7 @@ extension Extension {
         try body.readLengthPrefixed8("renegotiated_connection").remainingBytes
     }
 
-    static func encodeRenegotiationInfo(_ verifyData: [UInt8], into body: inout ByteBuffer) {
+    static func encodeRenegotiationInfo(_ verifyData: [UInt8], into body: inout WireWriter) {
         body.writeLengthPrefixed8 { $0.writeBytes(verifyData) }
     }
 }
@@ -32,7 +32,7 @@ extension Extension {
         return list.readableBytesView.map(PskKeyExchangeMode.init(_:))
     }
 
-    static func encodePSKModes(_ modes: [PskKeyExchangeMode], into body: inout ByteBuffer) {
+    static func encodePSKModes(_ modes: [PskKeyExchangeMode], into body: inout WireWriter) {
         body.writeLengthPrefixed8 { list in
             for mode in modes { list.writeInteger(mode.rawValue) }
         }
@@ -77,7 +77,7 @@ extension Extension {
         try body.readLengthPrefixed16("cookie", min: 1).remainingBytes
     }
 
-    static func encodeCookie(_ cookie: [UInt8], into body: inout ByteBuffer) {
+    static func encodeCookie(_ cookie: [UInt8], into body: inout WireWriter) {
         body.writeLengthPrefixed16 { $0.writeBytes(cookie) }
     }
 }
@@ -101,7 +101,7 @@ extension Extension {
         return names
     }
 
-    static func encodeCertificateAuthorities(_ names: [[UInt8]], into body: inout ByteBuffer) {
+    static func encodeCertificateAuthorities(_ names: [[UInt8]], into body: inout WireWriter) {
         body.writeLengthPrefixed16 { list in
             for name in names {
                 list.writeLengthPrefixed16 { $0.writeBytes(name) }

@@ -26,7 +26,7 @@ extension Extension {
         return groups
     }
 
-    static func encodeNamedGroupList(_ groups: [NamedGroup], into body: inout ByteBuffer) {
+    static func encodeNamedGroupList(_ groups: [NamedGroup], into body: inout WireWriter) {
         body.writeLengthPrefixed16(max: 0xFFFE) { list in
             for group in groups { list.writeInteger(group.rawValue) }
         }
@@ -37,7 +37,7 @@ extension Extension {
         return list.readableBytesView.map(ECPointFormat.init(_:))
     }
 
-    static func encodeECPointFormats(_ formats: [ECPointFormat], into body: inout ByteBuffer) {
+    static func encodeECPointFormats(_ formats: [ECPointFormat], into body: inout WireWriter) {
         body.writeLengthPrefixed8 { list in
             for format in formats { list.writeInteger(format.rawValue) }
         }

@@ -35,7 +35,7 @@ extension Extension {
         }
     }
 
-    static func encodeSupportedVersions(_ versions: [ProtocolVersion], into body: inout ByteBuffer) {
+    static func encodeSupportedVersions(_ versions: [ProtocolVersion], into body: inout WireWriter) {
         body.writeLengthPrefixed8(max: 254) { list in
             for version in versions { list.writeInteger(version.rawValue) }
         }

@@ -62,7 +62,7 @@ public struct CertificateMessage: Sendable, Hashable {
         try body.expectFullyConsumed("Certificate")
     }
 
-    public func encode(into buffer: inout ByteBuffer, version: ProtocolVersion) {
+    public func encode(into buffer: inout WireWriter, version: ProtocolVersion) {
         let isTLS13 = version == .tls13
         if isTLS13 {
             buffer.writeLengthPrefixed8 { $0.writeBytes(requestContext) }

@@ -49,7 +49,7 @@ public struct CertificateRequest12: Sendable, Hashable {
         try body.expectFullyConsumed("CertificateRequest")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeLengthPrefixed8 { $0.writeBytes(certificateTypes) }
         Extension.encodeSchemeList(signatureSchemes, into: &buffer)
         buffer.writeLengthPrefixed16 { list in

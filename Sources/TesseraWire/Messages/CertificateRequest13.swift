@@ -28,7 +28,7 @@ public struct CertificateRequest13: Sendable, Hashable {
         try validateTLS13Extensions(extensions, in: .certificateRequest)
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeLengthPrefixed8 { $0.writeBytes(requestContext) }
         ExtensionList.encode(extensions, into: &buffer)
     }

@@ -35,7 +35,7 @@ public struct CertificateStatus: Sendable, Hashable {
         try body.expectFullyConsumed("CertificateStatus")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(statusType)
         buffer.writeLengthPrefixed24 { $0.writeBytes(response) }
     }

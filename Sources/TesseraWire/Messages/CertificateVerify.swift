@@ -25,7 +25,7 @@ public struct CertificateVerify: Sendable, Hashable {
         try body.expectFullyConsumed("CertificateVerify")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(scheme.rawValue)
         buffer.writeLengthPrefixed16 { $0.writeBytes(signature) }
     }

@@ -73,7 +73,7 @@ public struct ClientHello: Sendable, Hashable {
     }
 
     /// Body only. Lengths beyond the RFC bounds are cut (see `writeLengthPrefixed8`), never trapped on.
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(legacyVersion.rawValue)
         buffer.writeBytes(fixedLength(random, 32))
         buffer.writeLengthPrefixed8(max: 32) { $0.writeBytes(sessionID) }

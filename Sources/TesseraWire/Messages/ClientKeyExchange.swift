@@ -35,7 +35,7 @@ public struct ClientKeyExchange: Sendable, Hashable {
         try body.expectFullyConsumed("ClientKeyExchange")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeLengthPrefixed8 { $0.writeBytes(publicKey) }
     }
 }

@@ -14,7 +14,7 @@ public struct HelloRequest: Sendable, Hashable {
         try body.expectFullyConsumed("HelloRequest")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {}
+    public func encode(into buffer: inout WireWriter) {}
 }
 
 /// ServerHelloDone (RFC 5246 §7.4.5).
@@ -29,7 +29,7 @@ public struct ServerHelloDone: Sendable, Hashable {
         try body.expectFullyConsumed("ServerHelloDone")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {}
+    public func encode(into buffer: inout WireWriter) {}
 }
 
 /// EndOfEarlyData (RFC 8446 §4.5).
@@ -44,5 +44,5 @@ public struct EndOfEarlyData: Sendable, Hashable {
         try body.expectFullyConsumed("EndOfEarlyData")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {}
+    public func encode(into buffer: inout WireWriter) {}
 }

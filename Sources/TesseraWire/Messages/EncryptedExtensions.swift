@@ -23,7 +23,7 @@ public struct EncryptedExtensions: Sendable, Hashable {
         try validateTLS13Extensions(extensions, in: .encryptedExtensions)
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         ExtensionList.encode(extensions, into: &buffer)
     }
 

@@ -28,7 +28,7 @@ public struct Finished: Sendable, Hashable {
         self.verifyData = body.remainingBytes
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeBytes(verifyData)
     }
 }

@@ -122,22 +122,29 @@ public enum HandshakeMessage: Sendable, Hashable {
     }
 
     /// Header + body.
-    public func encode(into buffer: inout ByteBuffer, version: ProtocolVersion) {
+    public func encode(into buffer: inout WireWriter, version: ProtocolVersion) {
         buffer.writeInteger(type.rawValue)
         buffer.writeLengthPrefixed24 { body in
             encodeBody(into: &body, version: version)
         }
     }
 
+    /// Header + body, appended to `buffer` in one write (encoded in a `WireWriter` first).
+    public func encode(into buffer: inout ByteBuffer, version: ProtocolVersion) {
+        var writer = WireWriter()
+        encode(into: &writer, version: version)
+        buffer.writeBytes(writer.bytes)
+    }
+
     public func encoded(version: ProtocolVersion) -> ByteBuffer {
         // Most messages fit; a certificate chain grows it once or twice.
-        var buffer = ByteBufferAllocator().buffer(capacity: 256)
-        encode(into: &buffer, version: version)
-        return buffer
+        var writer = WireWriter()
+        encode(into: &writer, version: version)
+        return ByteBuffer(bytes: writer.bytes)
     }
 
     /// Body only, without the 4-byte header.
-    public func encodeBody(into body: inout ByteBuffer, version: ProtocolVersion) {
+    public func encodeBody(into body: inout WireWriter, version: ProtocolVersion) {
         switch self {
         case .helloRequest, .endOfEarlyData, .serverHelloDone: break
         case .clientHello(let m): m.encode(into: &body)

@@ -30,7 +30,7 @@ public struct KeyUpdate: Sendable, Hashable {
         self.request = value
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(request.rawValue)
     }
 }

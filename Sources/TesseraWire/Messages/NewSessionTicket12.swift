@@ -27,7 +27,7 @@ public struct NewSessionTicket12: Sendable, Hashable {
         try body.expectFullyConsumed("NewSessionTicket")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(lifetimeHint)
         buffer.writeLengthPrefixed16 { $0.writeBytes(ticket) }
     }

@@ -37,7 +37,7 @@ public struct NewSessionTicket13: Sendable, Hashable {
         try validateTLS13Extensions(extensions, in: .newSessionTicket)
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(lifetime)
         buffer.writeInteger(ageAdd)
         buffer.writeLengthPrefixed8 { $0.writeBytes(nonce) }

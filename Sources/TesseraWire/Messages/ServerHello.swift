@@ -73,7 +73,7 @@ public struct ServerHello: Sendable, Hashable {
         }
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeInteger(legacyVersion.rawValue)
         buffer.writeBytes(fixedLength(random, 32))
         buffer.writeLengthPrefixed8(max: 32) { $0.writeBytes(sessionID) }

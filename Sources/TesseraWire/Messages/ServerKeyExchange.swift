@@ -72,7 +72,7 @@ public struct ServerKeyExchange: Sendable, Hashable {
         try body.expectFullyConsumed("ServerKeyExchange")
     }
 
-    public func encode(into buffer: inout ByteBuffer) {
+    public func encode(into buffer: inout WireWriter) {
         buffer.writeBytes(signedParams)
         buffer.writeInteger(signatureScheme.rawValue)
         buffer.writeLengthPrefixed16 { $0.writeBytes(signature) }

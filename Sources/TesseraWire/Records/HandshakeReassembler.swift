@@ -20,10 +20,10 @@ public struct RawHandshakeMessage: Sendable, Hashable {
     public init(type: HandshakeType, body: ByteBuffer) {
         self.type = type
         self.body = body
-        var bytes = ByteBuffer()
-        bytes.writeInteger(type.rawValue)
-        bytes.writeLengthPrefixed24 { $0.writeImmutableBuffer(body) }
-        self.bytes = bytes
+        var header = WireWriter(capacity: 4 + body.readableBytes)
+        header.writeInteger(type.rawValue)
+        header.writeLengthPrefixed24 { $0.writeBytes(body) }
+        self.bytes = ByteBuffer(bytes: header.bytes)
     }
 
     /// Parses exactly one whole message (header + body), e.g. a test vector.
