@@ -403,15 +403,10 @@ struct SessionDERWriter {
         0xA0 | UInt8(truncatingIfNeeded: tag.rawValue)
     }
 
-    /// 1 to 8: one more octet while the value does not fit a signed integer of that many.
+    /// 1 to 8: the significant bits of the value (of its complement when negative) and a sign bit.
     static func integerContentLength(_ value: Int64) -> Int {
-        var count = 1
-        while count < 8 {
-            let bound = Int64(1) << (8 * count - 1)
-            if value >= -bound, value < bound { break }
-            count += 1
-        }
-        return count
+        let magnitude = value < 0 ? ~value : value
+        return (Int64.bitWidth - magnitude.leadingZeroBitCount) / 8 + 1
     }
 }
 
