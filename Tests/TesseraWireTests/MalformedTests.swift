@@ -110,16 +110,17 @@ final class MalformedTests: XCTestCase {
         assertWireError(.duplicateExtension) { _ = try ExtensionList.decode(&block, context: .serverHello) }
     }
 
-    /// The duplicate check in each of its modes: types below 64 (a bitmask), a few others (a list),
-    /// and many others (a set), in a ClientHello as a hostile peer could send it.
+    /// The duplicate check in each of its modes: types below 64 (a bitmask), up to four others
+    /// (inline), and more (a set), on both sides of each boundary, in a ClientHello as a hostile
+    /// peer could send it.
     func testDuplicateExtensionInEveryRangeOfTypes() throws {
         func empty(_ type: UInt16) -> [UInt8] { [UInt8(type >> 8), UInt8(type & 0xFF), 0x00, 0x00] }
         let high: [UInt16] = (0..<40).map { 0x1000 + $0 * 0x0101 }  // unknown types, none below 64
-        for count in [1, 16, 17, 40] {
+        for count in [1, 3, 4, 5, 16, 17, 40] {
             let distinct = empty(0x0017) + high.prefix(count).flatMap(empty)
             let decoded = try ClientHello(decoding: buffer(clientHelloBody(extensions: distinct)))
             XCTAssertEqual(decoded.extensions.count, count + 1, "\(count) distinct high types")
-            for repeated in [UInt16(0x0017), high[0], high[count - 1]] {
+            for repeated in [UInt16(0x0017), high[0], high[count / 2], high[count - 1]] {
                 assertWireError(.duplicateExtension) {
                     _ = try ClientHello(decoding: buffer(self.clientHelloBody(extensions: distinct + empty(repeated))))
                 }

@@ -50,13 +50,15 @@ public enum ExtensionList {
 }
 
 /// The extension types seen so far in one block, for the duplicate check. Types below 64 (every
-/// extension this library knows except renegotiation_info) are bits of one word; the few others
-/// (renegotiation_info, GREASE, private types) are scanned in a short list, and a block with more
-/// than 16 of them, which only a hostile peer sends, switches to a set so the check stays linear.
+/// extension this library knows except renegotiation_info) are bits of one word; the first four
+/// others (renegotiation_info, GREASE values, private types) are kept inline, so a usual hello
+/// allocates nothing here; past those, a hostile peer's long list goes into a set, so the check
+/// stays linear.
 struct ExtensionTypeSet {
     private var low: UInt64 = 0
-    private var others: [UInt16] = []
-    private var otherSet: Set<UInt16>?
+    private var inline: (UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0)
+    private var inlineCount = 0
+    private var spilled: Set<UInt16>?
 
     /// Inserts `type`; false if it was already there.
     mutating func insert(_ type: UInt16) -> Bool {
@@ -65,15 +67,22 @@ struct ExtensionTypeSet {
             defer { low |= bit }
             return low & bit == 0
         }
-        if otherSet != nil {
-            return otherSet?.insert(type).inserted ?? false
+        if spilled != nil {
+            return spilled?.insert(type).inserted ?? false
         }
-        if others.contains(type) { return false }
-        others.append(type)
-        if others.count > 16 {
-            otherSet = Set(others)
-            others = []
+        let seen = (inlineCount > 0 && inline.0 == type) || (inlineCount > 1 && inline.1 == type)
+            || (inlineCount > 2 && inline.2 == type) || (inlineCount > 3 && inline.3 == type)
+        if seen { return false }
+        switch inlineCount {
+        case 0: inline.0 = type
+        case 1: inline.1 = type
+        case 2: inline.2 = type
+        case 3: inline.3 = type
+        default:
+            spilled = [inline.0, inline.1, inline.2, inline.3, type]
+            return true
         }
+        inlineCount += 1
         return true
     }
 }
