@@ -277,7 +277,7 @@ extension SessionState {
             let length = sharedEnd + end.ageAdd - start
             var encoded = [UInt8]()
             encoded.reserveCapacity(length + 6)
-            Self.appendDERHeader(0x30, length: length, to: &encoded)
+            DERHeader.append(0x30, length: length, to: &encoded)
             encoded += bytes[..<headEnd]
             encoded += bytes[start..<end.masterKey]
             encoded += bytes[headEnd..<middleEnd]
@@ -291,14 +291,9 @@ extension SessionState {
     static func derSequence(containing content: [UInt8]) -> [UInt8] {
         var encoded = [UInt8]()
         encoded.reserveCapacity(content.count + 6)
-        appendDERHeader(0x30, length: content.count, to: &encoded)
+        DERHeader.append(0x30, length: content.count, to: &encoded)
         encoded.append(contentsOf: content)
         return encoded
-    }
-
-    /// An identifier octet and a DER length (`DERHeader`, shared with the ECDSA encoder).
-    static func appendDERHeader(_ identifier: UInt8, length: Int, to bytes: inout [UInt8]) {
-        DERHeader.append(identifier, length: length, to: &bytes)
     }
 
     // The SEQUENCE's fields, in OpenSSL's order, in the parts `derEncoded(variants:)` keeps apart:

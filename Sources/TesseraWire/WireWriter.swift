@@ -18,9 +18,6 @@ public struct WireWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
-    /// Bytes written so far.
-    public var count: Int { bytes.count }
-
     public mutating func writeInteger(_ value: UInt8) {
         bytes.append(value)
     }
@@ -37,22 +34,7 @@ public struct WireWriter: Sendable {
         bytes.append(UInt8(truncatingIfNeeded: value))
     }
 
-    public mutating func writeInteger(_ value: UInt64) {
-        writeInteger(UInt32(truncatingIfNeeded: value >> 32))
-        writeInteger(UInt32(truncatingIfNeeded: value))
-    }
-
-    /// `uint24`.
-    public mutating func writeUInt24(_ value: UInt32) {
-        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
-        writeInteger(UInt16(truncatingIfNeeded: value))
-    }
-
     public mutating func writeBytes(_ other: [UInt8]) {
-        bytes.append(contentsOf: other)
-    }
-
-    public mutating func writeBytes(_ other: ArraySlice<UInt8>) {
         bytes.append(contentsOf: other)
     }
 

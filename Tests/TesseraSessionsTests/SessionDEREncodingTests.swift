@@ -1,11 +1,13 @@
 import Foundation
 import SwiftASN1
+import TesseraCrypto
 import TesseraWire
 @testable import TesseraSessions
 import XCTest
 
-/// What `SessionState`'s DER encoder does besides calling swift-asn1: the two headers it writes
-/// itself (the outer SEQUENCE and the [3] peer certificate), and the batch encoding of tickets.
+/// `SessionState`'s DER encoding: its headers (the outer SEQUENCE and the [3] peer certificate)
+/// against swift-asn1's, whole sessions read back, and the batch encoding of tickets. Field by field
+/// against swift-asn1: `SessionDERWriterTests`.
 final class SessionDEREncodingTests: XCTestCase {
     /// Both sides of every length-form boundary: short form, one, two and three length octets.
     static let lengths = [0, 1, 2, 100, 127, 128, 129, 200, 255, 256, 257, 1000, 65_535, 65_536, 70_000]
@@ -21,7 +23,7 @@ final class SessionDEREncodingTests: XCTestCase {
             var explicit = DER.Serializer()
             explicit.serialize(explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific) { $0.serializeRawBytes(content) }
             var header = [UInt8]()
-            SessionState.appendDERHeader(0xA3, length: length, to: &header)
+            DERHeader.append(0xA3, length: length, to: &header)
             XCTAssertEqual(header + content, explicit.serializedBytes, "[3], \(length) bytes")
         }
     }

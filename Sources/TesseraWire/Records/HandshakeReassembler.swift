@@ -20,10 +20,10 @@ public struct RawHandshakeMessage: Sendable, Hashable {
     public init(type: HandshakeType, body: ByteBuffer) {
         self.type = type
         self.body = body
-        var header = WireWriter(capacity: 4 + body.readableBytes)
-        header.writeInteger(type.rawValue)
-        header.writeLengthPrefixed24 { $0.writeBytes(body) }
-        self.bytes = ByteBuffer(bytes: header.bytes)
+        var message = WireWriter(capacity: 4 + body.readableBytes)
+        message.writeInteger(type.rawValue)
+        message.writeLengthPrefixed24 { $0.writeBytes(body) }
+        self.bytes = ByteBuffer(bytes: message.bytes)
     }
 
     /// Parses exactly one whole message (header + body), e.g. a test vector.
