@@ -226,7 +226,21 @@ public struct PeerPublicKey: Sendable, CustomStringConvertible {
     private let backing: Backing
 
     /// From the leaf certificate as it came off the wire.
+    ///
+    /// A certificate parsed before is not parsed again: `PeerPublicKeyCache.shared` keeps the keys
+    /// of the last few, compared byte for byte (a client that reconnects to a server sees the same
+    /// leaf every time).
     public init(certificateDER: [UInt8]) throws(CryptoError) {
+        if let cached = PeerPublicKeyCache.shared.key(for: certificateDER) {
+            self = cached
+            return
+        }
+        try self.init(parsing: certificateDER)
+        PeerPublicKeyCache.shared.insert(self, for: certificateDER)
+    }
+
+    /// Parses `certificateDER` with swift-certificates, past the cache.
+    init(parsing certificateDER: [UInt8]) throws(CryptoError) {
         let certificate: Certificate
         do {
             certificate = try Certificate(derEncoded: certificateDER)
