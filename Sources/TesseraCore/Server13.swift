@@ -160,8 +160,13 @@ enum Server13Start {
             serverHelloExtensions.append(.keyShareSelected(KeyShareEntry(group: keyShare.entry.group, keyExchange: keyShare.exchange.publicKeyBytes)))
         }
         if let resumed { serverHelloExtensions.append(.preSharedKeySelected(UInt16(truncatingIfNeeded: resumed.index))) }
+        // The ServerHello's random and the random values of the tickets this handshake will issue
+        // (`WaitClientFinished13.ticketRandom`) in one call: one getentropy per handshake, not two.
+        let ticketCount = ctx.configuration.ticketKeys == nil ? 0
+            : resumed == nil ? ctx.configuration.ticketCount13 : min(1, ctx.configuration.ticketCount13)
+        let random = SecureRandom.bytes(32 + ServerConnected13.randomLength(tickets: ticketCount))
         let serverHello = ServerHello(
-            legacyVersion: .tls12, random: SecureRandom.bytes(32), sessionID: hello.sessionID,
+            legacyVersion: .tls12, random: Array(random[..<32]), sessionID: hello.sessionID,
             cipherSuite: parameters.suite, compressionMethod: 0, extensions: serverHelloExtensions)
         ctx.records.negotiatedVersion = .tls13
         transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
@@ -253,7 +258,8 @@ enum Server13Start {
         let waiting = WaitClientFinished13(
             transcript: consume transcript, schedule: consume schedule, clientHandshakeKey: clientKey,
             secrets: ApplicationSecrets13(parameters: parameters, client: clientApplication, server: serverApplication, resumptionMasterSecret: []),
-            summary: summary, renewing: resumed?.renew ?? false, expectedClientVerifyData: expectedClientFinished)
+            summary: summary, renewing: resumed?.renew ?? false, expectedClientVerifyData: expectedClientFinished,
+            ticketRandom: Array(random[32...]))
         if requestCertificate { return .waitClientCertificate13(WaitClientCertificate13(next: waiting)) }
         if acceptEarlyData { return .waitEndOfEarlyData(WaitEndOfEarlyData(next: waiting)) }
         return .waitClientFinished13(waiting)
@@ -387,6 +393,9 @@ struct WaitClientFinished13: Sendable {
     /// The client's Finished verify_data, when the server's flight could work it out already
     /// (nothing can come before it); cleared by any change to `transcript`.
     var expectedClientVerifyData: [UInt8]?
+    /// Random values for the tickets `connect` makes, drawn with the ServerHello's random
+    /// (`ServerConnected13.makeTickets`); empty to draw them then.
+    var ticketRandom: [UInt8] = []
 
     consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
         switch message {
@@ -406,7 +415,7 @@ struct WaitClientFinished13: Sendable {
             let resumptionMasterSecret = schedule.resumptionMasterSecret(transcriptHash: transcript.currentHash())
             return try Self.connect(
                 summary: HandshakeSummary.moving(&summary), secrets: ApplicationSecrets13.moving(&secrets),
-                resumptionMasterSecret: resumptionMasterSecret, renewing: renewing, &ctx)
+                resumptionMasterSecret: resumptionMasterSecret, renewing: renewing, ticketRandom: ticketRandom, &ctx)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
              .certificateRequest13, .serverHelloDone, .certificateVerify, .clientKeyExchange, .certificateStatus,
@@ -424,7 +433,7 @@ extension WaitClientFinished13 {
     /// first so the summary can say so. `summary` and `secrets` end in the connected state by move.
     private static func connect(
         summary: consuming HandshakeSummary, secrets: consuming ApplicationSecrets13, resumptionMasterSecret: [UInt8],
-        renewing: Bool, _ ctx: inout ServerContext
+        renewing: Bool, ticketRandom: [UInt8], _ ctx: inout ServerContext
     ) throws(TLSError) -> ServerState {
         secrets.resumptionMasterSecret = resumptionMasterSecret
         summary.masterSecret = resumptionMasterSecret
@@ -432,7 +441,8 @@ extension WaitClientFinished13 {
         let count = resumed ? min(1, ctx.configuration.ticketCount13) : ctx.configuration.ticketCount13
         var ticketsSent = 0
         let tickets = ServerConnected13.makeTickets(
-            count, original: summary.sessionBox, secrets: secrets, summary: summary, ticketsSent: &ticketsSent, &ctx)
+            count, original: summary.sessionBox, secrets: secrets, summary: summary, ticketsSent: &ticketsSent,
+            random: ticketRandom, &ctx)
         summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
         summary.ticketRenewed = resumed && renewing && summary.ticketIssued
         try ctx.records.emit(.handshakeCompleted(copy summary))  // the action's own copy
@@ -474,12 +484,18 @@ struct ServerConnected13: Sendable {
         }
     }
 
+    /// Random bytes `makeTickets` needs for `tickets` tickets: a ticket_age_add (4) and a sealing
+    /// IV each.
+    static func randomLength(tickets: Int) -> Int { max(0, tickets) * (4 + TicketSealing.ivLength) }
+
     /// `count` NewSessionTickets under the current key (none when no key may encrypt), for the
     /// connection with these `secrets` and `summary`; `original` is the resumed session, if any
-    /// (boxed: only a few of its fields are read).
+    /// (boxed: only a few of its fields are read). `random`, when it holds
+    /// `randomLength(tickets: count)` fresh random bytes, supplies the tickets' random values;
+    /// otherwise they are drawn here.
     static func makeTickets(
         _ count: Int, original: SessionBox?, secrets: ApplicationSecrets13, summary: HandshakeSummary,
-        ticketsSent: inout Int, _ ctx: inout ServerContext
+        ticketsSent: inout Int, random supplied: [UInt8] = [], _ ctx: inout ServerContext
     ) -> [NewSessionTicket13] {
         guard let provider = ctx.configuration.ticketKeys, count > 0 else { return [] }
         let now = ctx.configuration.clock.now()
@@ -493,9 +509,9 @@ struct ServerConnected13: Sendable {
             lifetime = min(lifetime, UInt32(clamping: max(0, Int(remaining))))
         }
         // Every ticket's ticket_age_add (4 bytes each), then every sealing IV (16 each), drawn in
-        // one call: one getentropy for all of them rather than two system calls per ticket.
+        // one call (or with the ServerHello's random): never two system calls per ticket.
         let resumptionKey = HMACKey(secrets.resumptionMasterSecret, hash: parameters.hash)
-        let random = SecureRandom.bytes(count * (4 + TicketSealing.ivLength))
+        let random = supplied.count == randomLength(tickets: count) ? supplied : SecureRandom.bytes(randomLength(tickets: count))
         var nonces: [[UInt8]] = [], variants: [(masterSecret: [UInt8], ticketAgeAdd: UInt32?)] = []
         nonces.reserveCapacity(count)
         variants.reserveCapacity(count)

@@ -179,6 +179,17 @@ final class TLS13Tests: XCTestCase {
         XCTAssertEqual(session.version, .tls13)
         XCTAssertNotNil(session.ticketAgeAdd)
         XCTAssertNotEqual(pair.clientLog.issued[0].masterSecret, pair.clientLog.issued[1].masterSecret, "per-ticket nonce")
+        // The tickets' random values are drawn with the ServerHello's random: each ticket has its
+        // own ticket_age_add and sealing IV (RFC 5077 §4 layout: name, then IV), and none repeats
+        // the ServerHello's random.
+        XCTAssertNotEqual(pair.clientLog.issued[0].ticketAgeAdd, pair.clientLog.issued[1].ticketAgeAdd)
+        let ivs = try pair.clientLog.issued.map { Array(try XCTUnwrap($0.ticket)[16..<32]) }
+        XCTAssertNotEqual(ivs[0], ivs[1])
+        let serverHello = try XCTUnwrap(pair.serverLog.traces.first { $0.direction == .sent && $0.kind == .handshake(.serverHello) })
+        let serverRandom = Array(serverHello.bytes[(4 + 2)..<(4 + 2 + 32)])  // header, legacy_version
+        for iv in ivs {
+            XCTAssertFalse(serverRandom.indices.dropLast(15).contains { Array(serverRandom[$0..<($0 + 16)]) == iv })
+        }
         // The session survives OpenSSL's encoding (which writes absent counters as 0).
         let decoded = try SessionState(pemEncoded: session.pemEncoded())
         XCTAssertEqual(decoded.masterSecret, session.masterSecret)
