@@ -270,20 +270,32 @@ extension SessionState {
             Self.writeTicketAgeAdd(variant.ticketAgeAdd, into: &fields)
             ends.append((masterKeyEnd, fields.bytes.count))
         }
-        let bytes = fields.bytes
-        var start = sharedEnd
-        return ends.map { end in
-            defer { start = end.ageAdd }
-            let length = sharedEnd + end.ageAdd - start
-            var encoded = [UInt8]()
-            encoded.reserveCapacity(length + 6)
-            DERHeader.append(0x30, length: length, to: &encoded)
-            encoded += bytes[..<headEnd]
-            encoded += bytes[start..<end.masterKey]
-            encoded += bytes[headEnd..<middleEnd]
-            encoded += bytes[end.masterKey..<end.ageAdd]
-            encoded += bytes[middleEnd..<sharedEnd]
-            return encoded
+        return fields.bytes.withUnsafeBytes { bytes in
+            var start = sharedEnd
+            var batch: [[UInt8]] = []
+            batch.reserveCapacity(ends.count)
+            for end in ends {
+                let length = sharedEnd + end.ageAdd - start
+                // The SEQUENCE's header, then its five parts copied as raw bytes: appending array
+                // slices ran generic collection code per part.
+                let encoded = [UInt8](unsafeUninitializedCapacity: DERHeader.size(forLength: length) + length) { buffer, initialized in
+                    let out = UnsafeMutableRawBufferPointer(buffer)
+                    var offset = DERHeader.write(0x30, length: length, to: out)
+                    func copy(_ from: Int, _ to: Int) {
+                        UnsafeMutableRawBufferPointer(rebasing: out[offset...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[from..<to]))
+                        offset += to - from
+                    }
+                    copy(0, headEnd)
+                    copy(start, end.masterKey)
+                    copy(headEnd, middleEnd)
+                    copy(end.masterKey, end.ageAdd)
+                    copy(middleEnd, sharedEnd)
+                    initialized = offset
+                }
+                batch.append(encoded)
+                start = end.ageAdd
+            }
+            return batch
         }
     }
 
