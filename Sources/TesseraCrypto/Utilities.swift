@@ -97,21 +97,6 @@ package enum DERHeader {
         }
     }
 
-    /// `append` into raw memory of at least `size(forLength:)` bytes; returns how many it wrote.
-    package static func write(_ identifier: UInt8, length: Int, to out: UnsafeMutableRawBufferPointer) -> Int {
-        out[0] = identifier
-        if length < 0x80 {
-            out[1] = UInt8(length)
-            return 2
-        }
-        let octets = (Int.bitWidth - length.leadingZeroBitCount + 7) / 8
-        out[1] = 0x80 | UInt8(octets)
-        for index in 0..<octets {
-            out[2 + index] = UInt8(truncatingIfNeeded: length >> ((octets - 1 - index) * 8))
-        }
-        return 2 + octets
-    }
-
     /// How many octets `append` writes for `length`, identifier included.
     package static func size(forLength length: Int) -> Int {
         length < 0x80 ? 2 : 2 + (Int.bitWidth - length.leadingZeroBitCount + 7) / 8

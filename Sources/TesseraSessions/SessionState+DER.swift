@@ -278,20 +278,17 @@ extension SessionState {
                 let length = sharedEnd + end.ageAdd - start
                 // The SEQUENCE's header, then its five parts copied as raw bytes: appending array
                 // slices ran generic collection code per part.
-                let encoded = [UInt8](unsafeUninitializedCapacity: DERHeader.size(forLength: length) + length) { buffer, initialized in
-                    let out = UnsafeMutableRawBufferPointer(buffer)
-                    var offset = DERHeader.write(0x30, length: length, to: out)
-                    func copy(_ from: Int, _ to: Int) {
-                        UnsafeMutableRawBufferPointer(rebasing: out[offset...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[from..<to]))
-                        offset += to - from
-                    }
-                    copy(0, headEnd)
-                    copy(start, end.masterKey)
-                    copy(headEnd, middleEnd)
-                    copy(end.masterKey, end.ageAdd)
-                    copy(middleEnd, sharedEnd)
-                    initialized = offset
+                var encoded = [UInt8]()
+                encoded.reserveCapacity(DERHeader.size(forLength: length) + length)
+                DERHeader.append(0x30, length: length, to: &encoded)
+                func part(_ from: Int, _ to: Int) {
+                    encoded.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[from..<to]))
                 }
+                part(0, headEnd)
+                part(start, end.masterKey)
+                part(headEnd, middleEnd)
+                part(end.masterKey, end.ageAdd)
+                part(middleEnd, sharedEnd)
                 batch.append(encoded)
                 start = end.ageAdd
             }
