@@ -129,18 +129,21 @@ public enum HandshakeMessage: Sendable, Hashable {
         }
     }
 
-    /// Header + body, appended to `buffer` in one write (encoded in a `WireWriter` first).
+    /// Header + body, appended to `buffer` in one write.
     public func encode(into buffer: inout ByteBuffer, version: ProtocolVersion) {
-        var writer = WireWriter()
-        encode(into: &writer, version: version)
-        buffer.writeBytes(writer.bytes)
+        buffer.writeBytes(encodedBytes(version: version))
     }
 
     public func encoded(version: ProtocolVersion) -> ByteBuffer {
-        // Most messages fit; a certificate chain grows it once or twice.
+        ByteBuffer(bytes: encodedBytes(version: version))
+    }
+
+    /// Header + body in a `WireWriter` (most messages fit its first allocation; a certificate
+    /// chain grows it once or twice).
+    private func encodedBytes(version: ProtocolVersion) -> [UInt8] {
         var writer = WireWriter()
         encode(into: &writer, version: version)
-        return ByteBuffer(bytes: writer.bytes)
+        return writer.bytes
     }
 
     /// Body only, without the 4-byte header.
