@@ -25,13 +25,10 @@ count="${2:-40}"
 kind="${3:-full}"
 case "$kind" in full) label="$version" ;; resumed) label="$version-resumed" ;; *) echo "run-callgrind.sh: full or resumed, not $kind" >&2; exit 2 ;; esac
 small=$((count / 4))
-here="$(cd "$(dirname "$0")" && pwd)"
-results="$here/.build-results"
-mkdir -p "$results"
 command -v valgrind >/dev/null || { echo "run-callgrind.sh: needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
-(cd "$here" && swift build -c release --product HandshakeProfile >/dev/null)
+source "$(dirname "$0")/tools/handshake-profile.sh"
+cp "$binary" "$results/HandshakeProfile"
 binary="$results/HandshakeProfile"
-cp "$here/.build/release/HandshakeProfile" "$binary"
 strip -g "$binary"  # function-level symbols are enough, and callgrind reads them much faster
 
 server_toggle='$s11TesseraCore16ServerConnectionV7receiveySayAA9TLSActionOG7NIOCore10ByteBufferVF'

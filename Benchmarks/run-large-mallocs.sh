@@ -12,11 +12,7 @@ set -euo pipefail
 version="${1:-13}"
 kind="${2:-full}"
 count="${3:-100}"
-here="$(cd "$(dirname "$0")" && pwd)"
-results="$here/.build-results"
-mkdir -p "$results"
-(cd "$here" && swift build -c release --product HandshakeProfile >/dev/null)
-binary="$here/.build/release/HandshakeProfile"
+source "$(dirname "$0")/tools/handshake-profile.sh"
 shim="$results/large-mallocs.so"
 cc -O2 -shared -fPIC -o "$shim" "$here/tools/large-mallocs.c" -ldl
 for side in tessera floor; do

@@ -15,12 +15,8 @@ set -euo pipefail
 version="${1:-13}"
 kind="${2:-full}"
 count="${3:-20000}"
-here="$(cd "$(dirname "$0")" && pwd)"
-results="$here/.build-results"
-mkdir -p "$results"
 command -v perf >/dev/null || { echo "run-perf.sh: needs perf (apt-get install -y linux-perf)" >&2; exit 1; }
-(cd "$here" && swift build -c release --product HandshakeProfile >/dev/null)
-binary="$here/.build/release/HandshakeProfile"
+source "$(dirname "$0")/tools/handshake-profile.sh"
 for side in tessera floor; do
   data="$results/perf-$side-$version-$kind.data"
   perf record -q -F 20000 -g -o "$data" "$binary" "$side" "$version" "$count" "$kind" >/dev/null 2>&1
