@@ -192,8 +192,8 @@ enum Server13Start {
         // With early data accepted, the client's records stay under its early traffic secret until
         // its EndOfEarlyData; the handshake keys are made then.
         let clientHandshakeProtection = acceptEarlyData ? nil : try TLS13Support.protection(clientKey, parameters)
-        // RFC 8446 §4.4.4: finished_key, keyed for the one HMAC over the transcript below.
-        let serverFinishedKey = HMACKey(KeySchedule13.finishedKey(keyed: serverKey), hash: parameters.hash)
+        // RFC 8446 §4.4.4: finished_key, for the one HMAC over the transcript below.
+        let serverFinishedKey = KeySchedule13.finishedKey(keyed: serverKey)
         schedule.deriveMasterSecret()
 
         var encrypted: [Extension] = []
@@ -213,7 +213,8 @@ enum Server13Start {
             let signature = try crypto { () throws(CryptoError) in try key.sign(content, scheme: signatureScheme) }
             transcript.append(try ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))
         }
-        let verifyData = serverFinishedKey.mac(transcript.currentHash())
+        let verifyData = KeySchedule13.finishedVerifyData(
+            finishedKey: serverFinishedKey, transcriptHash: transcript.currentHash(), hash: parameters.hash)
         transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
         let applicationHash = transcript.currentHash()

@@ -56,6 +56,25 @@ public struct HMACKey: Sendable {
         }
     }
 
+    /// HMAC(key, message) for a key used once (a finished key, an HKDF-Extract salt). The two
+    /// padded-key states are hashed and then updated in place: an `HMACKey` copies them for each
+    /// MAC (swift-crypto allocates a hash context per copy that is updated), which pays only when
+    /// the key is used again.
+    public static func mac(key: [UInt8], hash: HashAlgorithm, _ message: [UInt8]) -> [UInt8] {
+        message.withUnsafeBytes { message in
+            switch hash {
+            case .sha256:
+                var (inner, outer) = pads(SHA256.self, key)
+                inner.update(bufferPointer: message)
+                return finish(&inner, &outer)
+            case .sha384:
+                var (inner, outer) = pads(SHA384.self, key)
+                inner.update(bufferPointer: message)
+                return finish(&inner, &outer)
+            }
+        }
+    }
+
     /// HMAC(key, message).
     public func mac(_ message: [UInt8]) -> [UInt8] {
         message.withUnsafeBytes { mac($0) }

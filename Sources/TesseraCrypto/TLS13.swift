@@ -39,7 +39,7 @@ public enum TLS13: Sendable {
     /// (HMAC pads the key with zeros), which is what RFC 8446 §7.1 means by "0".
     /// HKDF-Extract is HMAC(salt, IKM) (RFC 5869 §2.2).
     public static func extract(salt: [UInt8], ikm: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        HMACKey(salt, hash: hash).mac(ikm)
+        HMACKey.mac(key: salt, hash: hash, ikm)
     }
 
     /// Transcript-Hash of no messages (the context of "derived" and of the binder keys).
@@ -114,7 +114,7 @@ public enum TLS13: Sendable {
     }
 
     static func hmac(key: [UInt8], data: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        HMACKey(key, hash: hash).mac(data)
+        HMACKey.mac(key: key, hash: hash, data)
     }
 }
 
@@ -223,11 +223,13 @@ public struct KeySchedule13: Sendable {
     /// Handshake Secret = HKDF-Extract(Derive-Secret(Early Secret, "derived", ""), (EC)DHE).
     /// For psk_ke (no (EC)DHE) pass an empty array: it stands for Hash.length zeros.
     public mutating func deriveHandshakeSecret(sharedSecret: [UInt8]) {
-        let salt = hasPSK
-            ? HMACKey(TLS13.expandLabel(earlyKey, label: "derived", context: TLS13.emptyHash(hash), length: hash.outputLength), hash: hash)
-            : Self.derivedSalt(hash)
         let ikm = sharedSecret.isEmpty ? [UInt8](repeating: 0, count: hash.outputLength) : sharedSecret
-        let secret = salt.mac(ikm)
+        // The salt is a constant without a PSK (keyed once per process), else used once here.
+        let secret = hasPSK
+            ? HMACKey.mac(
+                key: TLS13.expandLabel(earlyKey, label: "derived", context: TLS13.emptyHash(hash), length: hash.outputLength),
+                hash: hash, ikm)
+            : Self.derivedSalt(hash).mac(ikm)
         handshakeSecret = secret
         handshakeKey = HMACKey(secret, hash: hash)
     }
@@ -252,7 +254,7 @@ public struct KeySchedule13: Sendable {
             assertionFailure("deriveMasterSecret before deriveHandshakeSecret")
             return
         }
-        let secret = HMACKey(salt, hash: hash).mac([UInt8](repeating: 0, count: hash.outputLength))
+        let secret = HMACKey.mac(key: salt, hash: hash, [UInt8](repeating: 0, count: hash.outputLength))
         masterSecret = secret
         masterKey = HMACKey(secret, hash: hash)
     }

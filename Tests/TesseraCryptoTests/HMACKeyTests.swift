@@ -22,6 +22,9 @@ final class HMACKeyTests: XCTestCase {
         for (index, vector) in cases.enumerated() {
             XCTAssertEqual(hexString(HMACKey(vector.key, hash: .sha256).mac(vector.data)), vector.sha256, "case \(index) SHA-256")
             XCTAssertEqual(hexString(HMACKey(vector.key, hash: .sha384).mac(vector.data)), vector.sha384, "case \(index) SHA-384")
+            // The one-shot form (a key used once) gives the same MACs.
+            XCTAssertEqual(hexString(HMACKey.mac(key: vector.key, hash: .sha256, vector.data)), vector.sha256, "case \(index) one-shot SHA-256")
+            XCTAssertEqual(hexString(HMACKey.mac(key: vector.key, hash: .sha384, vector.data)), vector.sha384, "case \(index) one-shot SHA-384")
         }
     }
 
@@ -40,6 +43,8 @@ final class HMACKeyTests: XCTestCase {
                 XCTAssertEqual(sha256.mac(message), expected256, "key \(keyLength) B, message \(messageLength) B")
                 XCTAssertEqual(sha256.mac(message), expected256, "second use, key \(keyLength) B")
                 XCTAssertEqual(sha384.mac(message), expected384, "key \(keyLength) B, message \(messageLength) B")
+                XCTAssertEqual(HMACKey.mac(key: key, hash: .sha256, message), expected256, "one-shot, key \(keyLength) B")
+                XCTAssertEqual(HMACKey.mac(key: key, hash: .sha384, message), expected384, "one-shot, key \(keyLength) B")
             }
         }
     }
