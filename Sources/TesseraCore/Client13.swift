@@ -8,26 +8,77 @@ import TesseraWire
 // under handshake keys EncryptedExtensions, [CertificateRequest], Certificate,
 // CertificateVerify, Finished; our Finished; tickets and KeyUpdate afterwards.
 
-/// The handshake so far, from the ServerHello on.
+/// The handshake so far, from the ServerHello on: the fields of `ClientHandshake13.State`, held
+/// in one copy-on-write reference.
+///
+/// Each TLS 1.3 client state passes this on to the next. As an inline struct (about 800 bytes,
+/// some thirty references) every hand-over copied it, a retain per reference, and destroyed the
+/// original, a release per reference: Swift copies a stored property of a `consuming self`. Boxed,
+/// a state takes it with `take()` (one reference moved) and mutates it in place, since nothing
+/// else holds the box. A copy of a connection still gets its own: the first mutation of a shared
+/// box copies it.
+@dynamicMemberLookup
 struct ClientHandshake13: Sendable {
-    var parameters: CipherSuiteParameters
-    var schedule: KeySchedule13
-    var transcript: Transcript
-    var offer: ClientOffer
-    /// nil after a psk_ke resumption (RFC 8446 §4.2.9): no (EC)DHE.
-    var group: NamedGroup?
-    /// The two handshake traffic secrets, keyed once each for their record keys and finished keys.
-    var clientHandshakeKey: HMACKey
-    var serverHandshakeKey: HMACKey
-    var alpn: String?
-    /// The server's CertificateRequest (RFC 8446 §4.3.2), answered after its Finished.
-    var certificateRequest: CertificateRequest13?
-    var chain: [[UInt8]] = []
-    var signatureScheme: SignatureScheme?
-    /// The stored session the server resumed (RFC 8446 §2.2): no certificate follows.
-    var resumed: SessionState?
-    /// 0-RTT: nil when none was sent, else whether EncryptedExtensions accepted it.
-    var earlyDataAccepted: Bool?
+    struct State: Sendable {
+        var parameters: CipherSuiteParameters
+        var schedule: KeySchedule13
+        var transcript: Transcript
+        var offer: ClientOffer
+        /// nil after a psk_ke resumption (RFC 8446 §4.2.9): no (EC)DHE.
+        var group: NamedGroup?
+        /// The two handshake traffic secrets, keyed once each for their record keys and finished keys.
+        var clientHandshakeKey: HMACKey
+        var serverHandshakeKey: HMACKey
+        var alpn: String?
+        /// The server's CertificateRequest (RFC 8446 §4.3.2), answered after its Finished.
+        var certificateRequest: CertificateRequest13?
+        var chain: [[UInt8]] = []
+        var signatureScheme: SignatureScheme?
+        /// The stored session the server resumed (RFC 8446 §2.2): no certificate follows.
+        var resumed: SessionState?
+        /// 0-RTT: nil when none was sent, else whether EncryptedExtensions accepted it.
+        var earlyDataAccepted: Bool?
+    }
+
+    private final class Box: @unchecked Sendable {
+        // Mutated only through `ClientHandshake13`'s `_modify`, after it made the box unique.
+        var state: State
+        init(_ state: State) { self.state = state }
+    }
+
+    private var box: Box
+
+    init(_ state: State) {
+        box = Box(state)
+    }
+
+    subscript<Value>(dynamicMember keyPath: KeyPath<State, Value>) -> Value {
+        box.state[keyPath: keyPath]
+    }
+
+    subscript<Value>(dynamicMember keyPath: WritableKeyPath<State, Value>) -> Value {
+        get { box.state[keyPath: keyPath] }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.state) }
+            yield &box.state[keyPath: keyPath]
+        }
+    }
+
+    /// The handshake, leaving an empty one behind: the state that passes it on drops its
+    /// reference here, so the next state's mutations need no copy.
+    mutating func take() -> ClientHandshake13 {
+        var taken = Self.emptyHandshake
+        swap(&taken, &self)
+        return taken
+    }
+
+    /// What `take()` leaves behind (shared, never mutated in place).
+    private static let emptyHandshake = ClientHandshake13(State(
+        parameters: CipherSuiteParameters.all[0], schedule: KeySchedule13(hash: .sha256, psk: nil), transcript: Transcript(),
+        offer: ClientOffer(
+            random: [], sessionID: [], suites: [], groups: [], signatureSchemes: [], extensions: [], serverName: nil, alpn: [],
+            session: nil, renegotiation: nil),
+        group: nil, clientHandshakeKey: HMACKey([], hash: .sha256), serverHandshakeKey: HMACKey([], hash: .sha256)))
 }
 
 enum Client13Start {
@@ -95,9 +146,9 @@ enum Client13Start {
         try ctx.records.installReadProtection(try TLS13Support.protection(serverKey, parameters))
         if offer.retried { ctx.records.sentCompatibilityCCS = true }
         if offer.psk != nil, resumed == nil { try ctx.records.emit(.sessionRejected) }
-        var handshake = ClientHandshake13(
+        var handshake = ClientHandshake13(.init(
             parameters: parameters, schedule: schedule, transcript: transcript, offer: offer, group: serverShare?.group,
-            clientHandshakeKey: HMACKey(clientSecret, hash: parameters.hash), serverHandshakeKey: serverKey)
+            clientHandshakeKey: HMACKey(clientSecret, hash: parameters.hash), serverHandshakeKey: serverKey))
         handshake.resumed = resumed
         return .waitEncryptedExtensions(WaitEncryptedExtensions(handshake: handshake))
     }
@@ -161,7 +212,7 @@ struct WaitEncryptedExtensions: Sendable {
     consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .encryptedExtensions(let encrypted):
-            var next = handshake
+            var next = handshake.take()
             if next.offer.sendsEarlyData {
                 // RFC 8446 §4.2.10: accepted only with the PSK we offered first.
                 let accepted = encrypted.extensions.contains(.earlyData)
@@ -213,7 +264,7 @@ struct WaitCertificate13: Sendable {
             guard request.extension(.signatureAlgorithms) != nil else {
                 throw TLSError(.missingExtension, "CertificateRequest without signature_algorithms")
             }
-            var next = handshake
+            var next = handshake.take()
             next.certificateRequest = request
             next.transcript.append(raw.bytes)
             return .waitCertificate13(WaitCertificate13(handshake: next))
@@ -230,7 +281,7 @@ struct WaitCertificate13: Sendable {
             } catch {
                 throw TLSError(.badCertificate, "server certificate: \(error.message)")
             }
-            var next = handshake
+            var next = handshake.take()
             next.chain = certificate.entries.map(\.certificate)
             next.transcript.append(raw.bytes)
             return .waitCertificateVerify13(WaitCertificateVerify13(handshake: next, peerKey: key))
@@ -257,7 +308,7 @@ struct WaitCertificateVerify13: Sendable {
             guard peerKey.verify(signature: verify.signature, data: content, scheme: verify.scheme) else {
                 throw TLSError(.decryptError, "bad CertificateVerify signature")
             }
-            var next = handshake
+            var next = handshake.take()
             next.signatureScheme = verify.scheme
             next.transcript.append(raw.bytes)
             return .waitFinished13(WaitFinished13(handshake: next))
@@ -276,7 +327,7 @@ struct WaitFinished13: Sendable {
     consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .finished(let finished):
-            var next = handshake
+            var next = handshake.take()
             let expected = TLS13Support.finished(keyed: next.serverHandshakeKey, transcriptHash: next.transcript.currentHash())
             guard constantTimeEquals(expected, finished.verifyData) else {
                 throw TLSError(.decryptError, "server Finished does not verify")
@@ -321,11 +372,11 @@ struct WaitPeerVerification13: Sendable {
         throw TLSError.unexpectedMessage(expected: [], got: message.type)
     }
 
-    func sendFlight(verification: VerificationResult?, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
+    consuming func sendFlight(verification: VerificationResult?, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         if handshake.resumed == nil, let verification, !verification.isValid, ctx.configuration.certificateVerification == .required {
             throw TLSError.verificationFailed(verification)
         }
-        var handshake = self.handshake
+        var handshake = self.handshake.take()
         let parameters = handshake.parameters
         // Appendix D.4: compatibility mode sends a CCS before the first encrypted record.
         if !ctx.records.sentCompatibilityCCS {

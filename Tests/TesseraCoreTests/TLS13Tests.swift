@@ -237,6 +237,46 @@ final class TLS13Tests: XCTestCase {
         }
     }
 
+    /// `ClientConnection` is a value: a copy taken in the middle of a TLS 1.3 handshake goes on
+    /// by itself. The handshake state is one shared reference until a copy changes it
+    /// (`ClientHandshake13`); both copies must answer the same server flight with the same
+    /// Finished, and each must complete.
+    func testClientCopiedMidHandshakeGoesOnByItself() {
+        var pair = Pair(client: config13(clientConfiguration()), server: config13(serverConfiguration().unpacked))
+        let flight = pair.serverFirstFlight()
+        XCTAssertGreaterThan(flight.count, 3, "one message per record, after the ServerHello")
+        var original = pair.client
+        var originalOutput = original.receive(flight[0])  // the ServerHello: the handshake state is made
+        var copy = original
+        var copyOutput: [TLSAction] = []
+        for record in flight.dropFirst() {
+            originalOutput += original.receive(record)
+            copyOutput += copy.receive(record)
+        }
+        // The chain check the harness answers (`Pair.verification`), for each copy.
+        let verified = VerificationResult(isValid: true, code: 0, message: "ok")
+        if originalOutput.contains(where: { if case .verifyPeer = $0 { return true } else { return false } }) {
+            originalOutput += original.peerVerificationCompleted(verified)
+            copyOutput += copy.peerVerificationCompleted(verified)
+        }
+        func sent(_ actions: [TLSAction]) -> [UInt8] {
+            actions.flatMap { action -> [UInt8] in
+                if case .send(let bytes) = action { return Array(bytes.readableBytesView) }
+                return []
+            }
+        }
+        func completed(_ actions: [TLSAction]) -> Bool {
+            actions.contains { if case .handshakeCompleted = $0 { return true } else { return false } }
+        }
+        XCTAssertTrue(completed(originalOutput), "the original completes")
+        XCTAssertTrue(completed(copyOutput), "the copy completes")
+        XCTAssertFalse(sent(copyOutput).isEmpty)
+        XCTAssertEqual(sent(copyOutput), sent(originalOutput).suffix(sent(copyOutput).count), "the same Finished from both")
+        for record in splitRecords(ByteBuffer(bytes: sent(copyOutput))) { pair.absorbServer(pair.server.receive(record)) }
+        XCTAssertNotNil(pair.serverLog.summary, "the server accepts the copy's Finished")
+        XCTAssertNil(pair.serverLog.closeError)
+    }
+
     /// RFC 8446 §4.6.3: KeyUpdate both ways, with and without update_requested; data keeps
     /// flowing under the new keys.
     func testKeyUpdateBothWays() {
