@@ -34,6 +34,16 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "FuzzClient",
+            dependencies: [
+                .product(name: "TesseraCore", package: "Tessera"),
+                .product(name: "TesseraCrypto", package: "Tessera"),
+                .product(name: "TesseraSessions", package: "Tessera"),
+                .product(name: "TesseraWire", package: "Tessera"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
             name: "FuzzSession",
             dependencies: [
                 .product(name: "TesseraSessions", package: "Tessera"),
