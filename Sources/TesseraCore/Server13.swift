@@ -511,7 +511,8 @@ struct ServerConnected13: Sendable {
         }
         // Every ticket's ticket_age_add (4 bytes each), then every sealing IV (16 each), drawn in
         // one call (or with the ServerHello's random): never two system calls per ticket.
-        let resumptionKey = HMACKey(secrets.resumptionMasterSecret, hash: parameters.hash)
+        // Keyed once for a batch; a single ticket (after a resumption) derives its PSK unkeyed.
+        let resumptionKey = count > 1 ? HMACKey(secrets.resumptionMasterSecret, hash: parameters.hash) : nil
         let random = supplied.count == randomLength(tickets: count) ? supplied : SecureRandom.bytes(randomLength(tickets: count))
         var nonces: [[UInt8]] = [], variants: [(masterSecret: [UInt8], ticketAgeAdd: UInt32?)] = []
         nonces.reserveCapacity(count)
@@ -521,7 +522,12 @@ struct ServerConnected13: Sendable {
             ticketsSent += 1
             let ageAdd = random.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)) }
             nonces.append(nonce)
-            variants.append((KeySchedule13.resumptionPSK(keyed: resumptionKey, nonce: nonce), ageAdd))
+            let psk = if let resumptionKey {
+                KeySchedule13.resumptionPSK(keyed: resumptionKey, nonce: nonce)
+            } else {
+                KeySchedule13.resumptionPSK(resumptionMasterSecret: secrets.resumptionMasterSecret, nonce: nonce, hash: parameters.hash)
+            }
+            variants.append((psk, ageAdd))
         }
         // One session for the batch; the tickets differ only in PSK and ticket_age_add, so its
         // other fields are encoded once (`derEncoded(variants:)`).

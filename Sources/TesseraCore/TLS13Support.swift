@@ -32,8 +32,11 @@ enum TLS13Support {
         }
     }
 
+    /// From a secret used for nothing else (a binder key): its finished key is derived without
+    /// keying it first.
     static func finished(secret: [UInt8], transcriptHash: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        finished(keyed: HMACKey(secret, hash: hash), transcriptHash: transcriptHash)
+        KeySchedule13.finishedVerifyData(
+            finishedKey: KeySchedule13.finishedKey(secret: secret, hash: hash), transcriptHash: transcriptHash, hash: hash)
     }
 
     static func finished(keyed secret: HMACKey, transcriptHash: [UInt8]) -> [UInt8] {

@@ -75,6 +75,22 @@ public struct HMACKey: Sendable {
         }
     }
 
+    /// `mac(key:hash:_:)` with the message written on the stack (`mac(count:writing:)`).
+    public static func mac(
+        key: [UInt8], hash: HashAlgorithm, count: Int, writing write: (UnsafeMutableRawBufferPointer) -> Void
+    ) -> [UInt8] {
+        var result: [UInt8] = []
+        switch hash {
+        case .sha256:
+            var (inner, outer) = pads(SHA256.self, key)
+            mac(&inner, &outer, count: count, writing: write) { result = Array($0) }
+        case .sha384:
+            var (inner, outer) = pads(SHA384.self, key)
+            mac(&inner, &outer, count: count, writing: write) { result = Array($0) }
+        }
+        return result
+    }
+
     /// HMAC(key, message).
     public func mac(_ message: [UInt8]) -> [UInt8] {
         message.withUnsafeBytes { mac($0) }

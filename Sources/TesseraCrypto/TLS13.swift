@@ -6,8 +6,19 @@ public enum TLS13: Sendable {
     /// RFC 8446 §7.1: HKDF-Expand-Label(Secret, Label, Context, Length) = HKDF-Expand(Secret, HkdfLabel, Length)
     /// with HkdfLabel = uint16 length || opaque label<7..255> = "tls13 " + Label || opaque context<0..255>.
     /// `label` is given without the "tls13 " prefix (e.g. "key", "c hs traffic").
+    /// A secret used for one label (a finished key, a ticket's PSK) is not keyed first: its pad
+    /// states are updated in place (`HMACKey.mac(key:hash:count:writing:)`).
     public static func hkdfExpandLabel(secret: [UInt8], label: String, context: [UInt8], length: Int, hash: HashAlgorithm) -> [UInt8] {
-        expandLabel(HMACKey(secret, hash: hash), label: label, context: context, length: length)
+        guard length > 0, length <= hash.outputLength else {
+            return expandLabel(HMACKey(secret, hash: hash), label: label, context: context, length: length)
+        }
+        var label = label
+        let infoCount = hkdfLabelCount(labelCount: label.utf8.count, context: context)
+        var block = HMACKey.mac(key: secret, hash: hash, count: infoCount + 1) { bytes in
+            writeBlockInput(into: bytes, label: &label, context: context, length: length, infoCount: infoCount)
+        }
+        block.removeLast(block.count - length)
+        return block
     }
 
     /// HKDF-Expand-Label with the secret already keyed (several labels from one secret).
@@ -22,11 +33,18 @@ public enum TLS13: Sendable {
         var label = label
         let infoCount = hkdfLabelCount(labelCount: label.utf8.count, context: context)
         var block = secret.mac(count: infoCount + 1) { bytes in
-            label.withUTF8 { utf8 in writeHkdfLabel(into: bytes, label: utf8, context: context, length: length) }
-            bytes[infoCount] = 1
+            writeBlockInput(into: bytes, label: &label, context: context, length: length, infoCount: infoCount)
         }
         block.removeLast(block.count - length)
         return block
+    }
+
+    /// HkdfLabel | 0x01, the input of HKDF-Expand's first block, into `bytes` (`infoCount` + 1 long).
+    private static func writeBlockInput(
+        into bytes: UnsafeMutableRawBufferPointer, label: inout String, context: [UInt8], length: Int, infoCount: Int
+    ) {
+        label.withUTF8 { utf8 in writeHkdfLabel(into: bytes, label: utf8, context: context, length: length) }
+        bytes[infoCount] = 1
     }
 
     /// RFC 8446 §7.1: Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label,
@@ -281,7 +299,7 @@ public struct KeySchedule13: Sendable {
 
     /// RFC 8446 §4.4.4: finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length).
     public static func finishedKey(secret: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        finishedKey(keyed: HMACKey(secret, hash: hash))
+        TLS13.hkdfExpandLabel(secret: secret, label: "finished", context: [], length: hash.outputLength, hash: hash)
     }
 
     /// `finishedKey` from a secret already keyed.
@@ -301,7 +319,7 @@ public struct KeySchedule13: Sendable {
 
     /// RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).
     public static func resumptionPSK(resumptionMasterSecret: [UInt8], nonce: [UInt8], hash: HashAlgorithm) -> [UInt8] {
-        resumptionPSK(keyed: HMACKey(resumptionMasterSecret, hash: hash), nonce: nonce)
+        TLS13.hkdfExpandLabel(secret: resumptionMasterSecret, label: "resumption", context: nonce, length: hash.outputLength, hash: hash)
     }
 
     /// `resumptionPSK` with the resumption master secret keyed once for all of a batch's tickets.

@@ -344,6 +344,12 @@ final class TLS13Tests: XCTestCase {
         XCTAssertEqual(pair.clientLog.issued.count, 1, "one new ticket after a resumption")
         var copy = pair
         exchange(&copy, "resumed 1.3")
+        // The ticket a resumption issues (its PSK derived without keying the resumption master
+        // secret, as the only one of its batch) resumes in turn.
+        let next = try XCTUnwrap(pair.clientLog.issued.first)
+        let again = connect13(world, session: next)
+        XCTAssertEqual(again.clientLog.summary?.resumed, true, "the ticket issued in a resumption resumes")
+        XCTAssertEqual(again.serverLog.summary?.resumed, true)
     }
 
     func testTicketUnderAnotherKeyFallsBackToFullHandshake() throws {

@@ -45,6 +45,8 @@ final class HMACKeyTests: XCTestCase {
                 XCTAssertEqual(sha384.mac(message), expected384, "key \(keyLength) B, message \(messageLength) B")
                 XCTAssertEqual(HMACKey.mac(key: key, hash: .sha256, message), expected256, "one-shot, key \(keyLength) B")
                 XCTAssertEqual(HMACKey.mac(key: key, hash: .sha384, message), expected384, "one-shot, key \(keyLength) B")
+                let written = HMACKey.mac(key: key, hash: .sha256, count: message.count) { $0.copyBytes(from: message) }
+                XCTAssertEqual(written, expected256, "one-shot, written on the stack, key \(keyLength) B")
             }
         }
     }
