@@ -8,30 +8,70 @@ import TesseraWire
 // One struct per state, named after what it waits for (DESIGN.md §3). Each `handle` names every
 // message type; a wrong one is `unexpected_message`.
 
-/// What the client put in its ClientHello, which the ServerHello is checked against.
+/// What the client put in its ClientHello, which the ServerHello is checked against. Held in one
+/// reference (about 400 bytes and fifteen references inline): every client state up to the
+/// ServerHello's successors carries it, and each hand-over and each move of the state enum copied
+/// all of it.
+@dynamicMemberLookup
 struct ClientOffer: Sendable {
-    var random: [UInt8]
-    var sessionID: [UInt8]
-    var suites: [CipherSuiteParameters]
-    var groups: [NamedGroup]
-    var signatureSchemes: [SignatureScheme]
-    var extensions: Set<ExtensionType>
-    var serverName: String?
-    var alpn: [String]
-    /// The session offered for resumption (RFC 5077 ticket or session ID), if any.
-    var session: SessionState?
-    /// Set when this hello renegotiates an established connection.
-    var renegotiation: RenegotiationContext?
-    /// TLS 1.3: the suites and key shares offered, and whether this is the second hello.
-    var suites13: [CipherSuiteParameters] = []
-    var keyShares: [EphemeralKeyExchange] = []
-    var retried = false
-    /// TLS 1.3: the ticket offered as a PSK.
-    var psk: PSKOffer?
-    /// TLS 1.3: early data goes out right after this hello.
-    var sendsEarlyData = false
+    struct Fields: Sendable {
+        var random: [UInt8]
+        var sessionID: [UInt8]
+        var suites: [CipherSuiteParameters]
+        var groups: [NamedGroup]
+        var signatureSchemes: [SignatureScheme]
+        var extensions: Set<ExtensionType>
+        var serverName: String?
+        var alpn: [String]
+        /// The session offered for resumption (RFC 5077 ticket or session ID), if any.
+        var session: SessionState?
+        /// Set when this hello renegotiates an established connection.
+        var renegotiation: RenegotiationContext?
+        /// TLS 1.3: the suites and key shares offered, and whether this is the second hello.
+        var suites13: [CipherSuiteParameters]
+        var keyShares: [EphemeralKeyExchange]
+        var retried: Bool
+        /// TLS 1.3: the ticket offered as a PSK.
+        var psk: PSKOffer?
+        /// TLS 1.3: early data goes out right after this hello.
+        var sendsEarlyData: Bool
+    }
 
-    var offers13: Bool { !suites13.isEmpty }
+    /// Immutable: the offer is read by every state up to the handshake's end and changed only
+    /// when a HelloRetryRequest narrows it, which builds a new box.
+    private final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    init(
+        random: [UInt8], sessionID: [UInt8], suites: [CipherSuiteParameters], groups: [NamedGroup],
+        signatureSchemes: [SignatureScheme], extensions: Set<ExtensionType>, serverName: String?, alpn: [String],
+        session: SessionState?, renegotiation: RenegotiationContext?, suites13: [CipherSuiteParameters] = [],
+        keyShares: [EphemeralKeyExchange] = [], retried: Bool = false, psk: PSKOffer? = nil, sendsEarlyData: Bool = false
+    ) {
+        box = Box(Fields(
+            random: random, sessionID: sessionID, suites: suites, groups: groups, signatureSchemes: signatureSchemes,
+            extensions: extensions, serverName: serverName, alpn: alpn, session: session, renegotiation: renegotiation,
+            suites13: suites13, keyShares: keyShares, retried: retried, psk: psk, sendsEarlyData: sendsEarlyData))
+    }
+
+    subscript<Value>(dynamicMember keyPath: KeyPath<Fields, Value>) -> Value {
+        box.fields[keyPath: keyPath]
+    }
+
+    subscript<Value>(dynamicMember keyPath: WritableKeyPath<Fields, Value>) -> Value {
+        get { box.fields[keyPath: keyPath] }
+        set {
+            var fields = box.fields
+            fields[keyPath: keyPath] = newValue
+            box = Box(fields)
+        }
+    }
+
+    var offers13: Bool { !box.fields.suites13.isEmpty }
 }
 
 /// RFC 5746 §3.1: the Finished values of the handshake being renegotiated, which the new hellos
