@@ -130,7 +130,10 @@ public struct CertificateChain: Sendable {
 
     /// A DER X.501 name as one line (as `leafSubject` prints it); nil when it does not parse.
     public static func oneLine(nameDER: [UInt8]) -> String? {
-        guard let name = try? DistinguishedName(derEncoded: nameDER) else { return nil }
+        // The typed reference picks `DERParseable`'s initializer: a plain call resolves to the
+        // implicitly tagged one, whose conformance swift-certificates deprecates.
+        let parse: (ASN1Node) throws -> DistinguishedName = DistinguishedName.init(derEncoded:)
+        guard let root = try? DER.parse(nameDER), let name = try? parse(root) else { return nil }
         return oneLine(name)
     }
 

@@ -98,6 +98,12 @@ final class CertificateTests: XCTestCase {
         XCTAssertEqual(chain.certificates.count, 1)
         XCTAssertEqual(chain.leafSubject, "CN=tessera.test")
         XCTAssertEqual(chain.leafIssuer, "CN=tessera.test")
+        // A DER name reads back as the same line; bytes that are not one name read as nil.
+        let nameDER = try XCTUnwrap(chain.subjectNamesDER.first)
+        XCTAssertEqual(CertificateChain.oneLine(nameDER: nameDER), "CN=tessera.test")
+        XCTAssertNil(CertificateChain.oneLine(nameDER: Array(nameDER.dropLast())), "truncated")
+        XCTAssertNil(CertificateChain.oneLine(nameDER: nameDER + [0]), "trailing byte")
+        XCTAssertNil(CertificateChain.oneLine(nameDER: [0x04, 0x00]), "an OCTET STRING, not a SEQUENCE")
 
         let parsed = try Certificate(derEncoded: try XCTUnwrap(chain.derEncoded.first))
         XCTAssertEqual(parsed.publicKey, key.certificatePrivateKey.publicKey)
