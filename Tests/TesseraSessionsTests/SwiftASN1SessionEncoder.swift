@@ -24,7 +24,7 @@ enum SwiftASN1SessionEncoder {
                     try out.serialize(session.timeout, explicitlyTaggedWithTagNumber: 2, tagClass: .contextSpecific)
                 }
                 if let peer = session.peerCertificate, let node = try? DER.parse(peer), node.identifier == .sequence {
-                    try out.serialize(explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific) { $0.serializeRawBytes(peer) }
+                    out.serialize(explicitlyTaggedWithTagNumber: 3, tagClass: .contextSpecific) { $0.serializeRawBytes(peer) }
                 }
                 try out.serialize(ASN1OctetString(contentBytes: session.sessionIDContext[...]), explicitlyTaggedWithTagNumber: 4, tagClass: .contextSpecific)
                 if let result = session.verifyResult, result != 0 {
