@@ -49,8 +49,8 @@ run() {  # output name, HandshakeProfile mode, n, functions to count under
 if [ "$side" = client ]; then
   run client tessera "$count" "${client_toggles[@]}" & run client tessera "$small" "${client_toggles[@]}" & wait
 else
-  run tessera tessera "$count" "$server_toggle" & run tessera "$small" "$server_toggle" & wait
-  run floor floor "$count" "$floor_toggle" & run floor "$small" "$floor_toggle" & wait
+  run tessera tessera "$count" "$server_toggle" & run tessera tessera "$small" "$server_toggle" & wait
+  run floor floor "$count" "$floor_toggle" & run floor floor "$small" "$floor_toggle" & wait
 fi
 
 python3 - "$results" "$version" "$count" "$small" "$kind" "$side" <<'PY'
