@@ -91,6 +91,38 @@ final class NIOSSLPair {
         try pump()
     }
 
+    // The handshake in steps, for several connections advanced together (the busy-server
+    // benchmark): `begin`, then `serverTurn` and `clientTurn` in turn while either moves bytes.
+
+    /// Connects both ends; the client's connect writes its ClientHello.
+    func begin() throws {
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: 443)
+        try timed(client: true) { _ = try client.connect(to: address).wait() }
+        try timed(client: false) { _ = try server.connect(to: address).wait() }
+    }
+
+    /// The server reads everything the client wrote since its last turn; whether anything moved.
+    func serverTurn() throws -> Bool {
+        loop.run()
+        var moved = false
+        while let toServer = try client.readOutbound(as: IOData.self) {
+            try timed(client: false) { _ = try server.writeInbound(toServer) }
+            moved = true
+        }
+        return moved
+    }
+
+    /// The client reads everything the server wrote since its last turn; whether anything moved.
+    func clientTurn() throws -> Bool {
+        loop.run()
+        var moved = false
+        while let toClient = try server.readOutbound(as: IOData.self) {
+            try timed(client: true) { _ = try client.writeInbound(toClient) }
+            moved = true
+        }
+        return moved
+    }
+
     /// The protocol version the client negotiated (nil before the handshake).
     func negotiatedVersion() throws -> TLSVersion? {
         try client.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).tlsVersion

@@ -1,4 +1,5 @@
 import Benchmark
+import Foundation
 import COpenSSLPair
 import Crypto
 import NIOCore
@@ -30,6 +31,19 @@ let pairedResumedFloorColdMetric = BenchmarkMetric.custom("cold floor ÷ OpenSSL
 /// OpenSSL's warm resumed server CPU in that iteration, ns: to compare with tls_bench's own run
 /// (run-openssl.sh), a check that OpenSSL costs the same inside the benchmark's process.
 let pairedResumedOpenSSLMetric = BenchmarkMetric.custom("OpenSSL server (ns)", polarity: .prefersSmaller, useScalingFactor: false)
+/// The busy-server form of the full-handshake ratios (`busyConnections` connections advanced
+/// together), warm and cold as above.
+let busyTesseraMetric = BenchmarkMetric.custom("busy Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let busyFloorMetric = BenchmarkMetric.custom("busy floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let busyTesseraColdMetric = BenchmarkMetric.custom("busy cold Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let busyFloorColdMetric = BenchmarkMetric.custom("busy cold floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+/// The same for the resumed ratios against OpenSSL.
+let busyResumedTesseraMetric = BenchmarkMetric.custom("busy Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let busyResumedFloorMetric = BenchmarkMetric.custom("busy floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let busyResumedTesseraColdMetric = BenchmarkMetric.custom("busy cold Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+let busyResumedFloorColdMetric = BenchmarkMetric.custom("busy cold floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+/// Connections per batch in the busy-server benchmarks.
+let busyConnections = 8
 /// swift-nio-ssl's server CPU to open one 16 KiB record ÷ Tessera's (or the floor's), ‰: a
 /// throughput ratio, so larger is better; the bulk target is ≥ 1000.
 let pairedOpenTesseraMetric = BenchmarkMetric.custom("Tessera open throughput ÷ nio-ssl (‰)", polarity: .prefersLarger, useScalingFactor: false)
@@ -66,6 +80,39 @@ func registerPairedBenchmarks() {
         }
     }
 
+    // The same full handshakes as a busy server runs them: `busyConnections` connections
+    // advanced together, each step run for every connection before the next (every ClientHello,
+    // then every client's answer, then every client Finished). Between a connection's two steps
+    // the server runs its own code for the other connections, as a server with many clients
+    // does, rather than its client's. In the pairs above the client runs there on the same core:
+    // Tessera's client is a separate body of Swift code that evicts the server's, while
+    // swift-nio-ssl's client is the same BoringSSL as its server and leaves its code warm. The
+    // floor is the same back-to-back run as above.
+    for version in [ProtocolVersion.tls12, .tls13] {
+        let label = version == .tls12 ? "TLS1.2" : "TLS1.3"
+        Benchmark(
+            "Paired \(label) full handshake server, busy",
+            configuration: .init(
+                metrics: [.throughput, busyTesseraMetric, busyFloorMetric, busyTesseraColdMetric, busyFloorColdMetric],
+                scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 1000)
+        ) { benchmark in
+            let contexts = version == .tls12
+                ? try NIOSSLFixture.contexts(label, version: .tlsv12, make: NIOSSLPair.Contexts.tls12)
+                : try NIOSSLFixture.contexts(label, version: .tlsv13, make: NIOSSLPair.Contexts.tls13)
+            let world = try TesseraWorld(version: version)
+            let floor: any HandshakeFloorWork = version == .tls12 ? FullServerFloor() : FullServerFloor13()
+            benchmark.startMeasurement()
+            let round = try PairedRound.run(
+                reference: { try NIOSSLPair.busyServerCPU(contexts, connections: busyConnections) },
+                tessera: { try TesseraPair.busyServerCPU(world, session: nil, version, connections: busyConnections) },
+                floor: floor)
+            benchmark.stopMeasurement()
+            try round.record(
+                benchmark, tessera: busyTesseraMetric, floor: busyFloorMetric,
+                coldTessera: busyTesseraColdMetric, coldFloor: busyFloorColdMetric)
+        }
+    }
+
     // Ticket-resumed handshakes against OpenSSL's (RFC 5077 in TLS 1.2, psk_dhe_ke in TLS 1.3,
     // one new ticket each), the same pattern: OpenSSL's twice, Tessera's twice, OpenSSL's twice,
     // the resumed floor twice. OpenSSL's handshakes run in C in this process
@@ -95,6 +142,34 @@ func registerPairedBenchmarks() {
                 benchmark, tessera: pairedResumedTesseraMetric, floor: pairedResumedFloorMetric,
                 coldTessera: pairedResumedTesseraColdMetric, coldFloor: pairedResumedFloorColdMetric)
             benchmark.measurement(pairedResumedOpenSSLMetric, Int(round.reference[1] / 2))
+        }
+    }
+
+    // Ticket resumptions as a busy server runs them (see the busy full handshakes above), against
+    // OpenSSL's in the same form (ossl_bench_busy).
+    for version in [ProtocolVersion.tls12, .tls13] {
+        let label = version == .tls12 ? "TLS1.2" : "TLS1.3"
+        Benchmark(
+            "Paired \(label) resumed handshake server, busy",
+            configuration: .init(
+                metrics: [.throughput, busyResumedTesseraMetric, busyResumedFloorMetric, busyResumedTesseraColdMetric,
+                          busyResumedFloorColdMetric],
+                scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 1000)
+        ) { benchmark in
+            ossl_bench_setup()
+            let tls13: Int32 = version == .tls13 ? 1 : 0
+            let (world, session) = try ResumptionFixture.shared(version)
+            let floor: any HandshakeFloorWork = version == .tls12 ? ResumedServerFloor() : ResumedServerFloor13()
+            benchmark.startMeasurement()
+            let round = try PairedRound.run(
+                // Exits with OpenSSL's errors if one did not resume or took the wrong tickets.
+                reference: { ossl_bench_busy(tls13, 1, Int32(busyConnections), { interlude() }).server_ns },
+                tessera: { try TesseraPair.busyServerCPU(world, session: session, version, connections: busyConnections) },
+                floor: floor)
+            benchmark.stopMeasurement()
+            try round.record(
+                benchmark, tessera: busyResumedTesseraMetric, floor: busyResumedFloorMetric,
+                coldTessera: busyResumedTesseraColdMetric, coldFloor: busyResumedFloorColdMetric)
         }
     }
 
@@ -198,3 +273,84 @@ extension TesseraPair {
         return pair.serverCPU
     }
 }
+
+extension NIOSSLPair {
+    /// Server CPU per handshake over `connections` full handshakes advanced together (the
+    /// busy-server benchmark).
+    static func busyServerCPU(_ contexts: Contexts, connections: Int) throws -> UInt64 {
+        let pairs = try (0..<connections).map { _ in try NIOSSLPair(contexts) }
+        defer { for pair in pairs { pair.discard() } }
+        for pair in pairs { try pair.begin() }
+        var moving = true
+        var rounds = 0
+        while moving, rounds < 20 {
+            rounds += 1
+            moving = false
+            for pair in pairs {
+                if try pair.serverTurn() { moving = true }
+                interlude()
+            }
+            for pair in pairs {
+                if try pair.clientTurn() { moving = true }
+                interlude()
+            }
+        }
+        for pair in pairs { guard try pair.negotiatedVersion() != nil else { throw BenchmarkFailure.notEstablished } }
+        return pairs.reduce(0) { $0 &+ $1.serverCPUNanoseconds } / UInt64(connections)
+    }
+}
+
+extension TesseraPair {
+    /// Server CPU per handshake over `connections` handshakes advanced together (full without
+    /// `session`, resumed with it), each checked (completed, resumed or not, the expected tickets).
+    static func busyServerCPU(
+        _ world: TesseraWorld, session: SessionState?, _ version: ProtocolVersion, connections: Int
+    ) throws -> UInt64 {
+        var pairs = (0..<connections).map { _ in TesseraPair(world, session: session) }
+        for index in pairs.indices { pairs[index].begin() }
+        var rounds = 0
+        while pairs.contains(where: { !$0.isComplete }), rounds < 20 {
+            rounds += 1
+            for index in pairs.indices {
+                pairs[index].serverTurn()
+                interlude()
+            }
+            for index in pairs.indices {
+                pairs[index].clientTurn()
+                interlude()
+            }
+        }
+        for pair in pairs { try pair.check(version, resumed: session != nil) }
+        return pairs.reduce(0) { $0 &+ $1.serverCPU } / UInt64(connections)
+    }
+}
+
+/// With `TESSERA_BENCH_INTERLUDE` set, the busy-server benchmarks run `interlude()` after every
+/// turn of every connection, outside the timed calls, for all three libraries alike.
+let busyInterludeEnabled = ProcessInfo.processInfo.environment["TESSERA_BENCH_INTERLUDE"] != nil
+
+/// Code that is neither TLS library's, standing in for what a server runs between a connection's
+/// steps (its I/O, its application): a JSON round trip and some string work, through Foundation
+/// and the standard library. It takes the server's code out of the L1 instruction cache, as that
+/// work would, without flushing the larger caches.
+@inline(never) func interlude() {
+    guard busyInterludeEnabled else { return }
+    let record = InterludeRecord(
+        name: "connection \(interludeSink)", values: Array(0..<16), flag: true, nested: ["a": 1.5, "b": 2.5])
+    if let data = try? JSONEncoder().encode(record), let back = try? JSONDecoder().decode(InterludeRecord.self, from: data) {
+        interludeSink &+= back.values.count &+ data.count
+    }
+    var words = "the quick brown fox jumps over the lazy dog \(interludeSink)".split(separator: " ").map(String.init)
+    words.sort()
+    interludeSink &+= words.joined(separator: ",").count
+}
+
+private struct InterludeRecord: Codable {
+    var name: String
+    var values: [Int]
+    var flag: Bool
+    var nested: [String: Double]
+}
+
+/// Keeps the interlude's results alive (single-threaded: the benchmarks run one at a time).
+nonisolated(unsafe) private var interludeSink = 0

@@ -225,3 +225,65 @@ ossl_handshake_result ossl_bench_handshake(int tls13, int resume) {
     pair_close(&p);
     return result;
 }
+
+/* The busy-server form: `connections` handshakes advanced together, each side's turn taken for
+   every connection before the other side's (every client, then every server, until all are
+   done), so that a server's step follows the same step of another connection rather than its
+   own client's. Each connection is checked as in ossl_bench_handshake; the CPU figures are per
+   handshake. */
+ossl_handshake_result ossl_bench_busy(int tls13, int resume, int connections, void (*interlude)(void)) {
+    ossl_handshake_result result = {0, 0, 0, 0};
+    if (connections < 1 || connections > 64) die("busy handshakes (connection count)");
+    pair_t pairs[64];
+    int client_done[64] = {0}, server_done[64] = {0};
+    for (int i = 0; i < connections; i++) {
+        if (tls13) pair_open_with(&pairs[i], client_ctx13, server_ctx13, resume ? session13 : NULL);
+        else pair_open(&pairs[i], resume ? session12 : NULL);
+    }
+    for (int turns = 0, pending = connections; pending > 0; turns++) {
+        if (turns > 100) die("busy handshakes (no progress)");
+        for (int i = 0; i < connections; i++) {
+            if (client_done[i]) continue;
+            uint64_t t = cpu_ns();
+            int r = SSL_do_handshake(pairs[i].client);
+            pairs[i].client_ns += cpu_ns() - t;
+            if (r == 1) client_done[i] = 1;
+            else if (SSL_get_error(pairs[i].client, r) != SSL_ERROR_WANT_READ) die("client SSL_do_handshake");
+            if (interlude != NULL) interlude();
+        }
+        for (int i = 0; i < connections; i++) {
+            if (server_done[i]) continue;
+            uint64_t t = cpu_ns();
+            int r = SSL_do_handshake(pairs[i].server);
+            pairs[i].server_ns += cpu_ns() - t;
+            if (r == 1) server_done[i] = 1;
+            else if (SSL_get_error(pairs[i].server, r) != SSL_ERROR_WANT_READ) die("server SSL_do_handshake");
+            if (interlude != NULL) interlude();
+        }
+        pending = 0;
+        for (int i = 0; i < connections; i++) pending += !(client_done[i] && server_done[i]);
+    }
+    for (int i = 0; i < connections; i++) {
+        if (tls13) {
+            /* The client reads the server's NewSessionTickets, as in pair_handshake13. */
+            long before = tls13_tickets_received;
+            unsigned char byte;
+            uint64_t t = cpu_ns();
+            int r = SSL_read(pairs[i].client, &byte, 1);
+            pairs[i].client_ns += cpu_ns() - t;
+            if (r > 0 || SSL_get_error(pairs[i].client, r) != SSL_ERROR_WANT_READ) die("client SSL_read of the tickets");
+            if (tls13_tickets_received - before != (resume ? TLS13_RESUMED_TICKETS : TLS13_FULL_TICKETS))
+                die("busy TLS 1.3 handshake: ticket count");
+            result.tickets += tls13_tickets_received - before;
+        }
+        if (SSL_session_reused(pairs[i].client) != (resume != 0))
+            die(resume ? "busy resumed handshake (it did a full one)" : "busy full handshake (it resumed)");
+        result.client_ns += pairs[i].client_ns;
+        result.server_ns += pairs[i].server_ns;
+        pair_close(&pairs[i]);
+    }
+    result.resumed = resume != 0;
+    result.client_ns /= (uint64_t)connections;
+    result.server_ns /= (uint64_t)connections;
+    return result;
+}

@@ -104,6 +104,9 @@ public struct TesseraPair: Sendable {
     private var clientDone = false
     private var serverDone = false
     private var received = 0
+    /// Bytes written and not yet read by the other side (`serverTurn`, `clientTurn`).
+    private var toServer = ByteBuffer()
+    private var toClient = ByteBuffer()
 
     public init(_ world: TesseraWorld, session: SessionState?) {
         client = ClientConnection(configuration: world.client, serverName: "localhost", session: session)
@@ -113,13 +116,12 @@ public struct TesseraPair: Sendable {
     /// Moves flights until both sides completed and the client has nothing more to send (in
     /// TLS 1.3 the client reads the server's NewSessionTickets in the last turn).
     public mutating func handshake() throws {
-        var toServer = timedClient { $0.startHandshake() }
+        begin()
         var rounds = 0
-        while !(clientDone && serverDone && toServer.readableBytes == 0), rounds < 20 {
+        while !isComplete, rounds < 20 {
             rounds += 1
-            let input = toServer
-            let toClient = timedServer { $0.receive(input) }
-            toServer = timedClient { $0.receive(toClient) }
+            serverTurn()
+            clientTurn()
         }
         guard clientDone, serverDone else { throw TesseraPairError.notEstablished }
     }
@@ -127,7 +129,40 @@ public struct TesseraPair: Sendable {
     /// A handshake that must resume (or not) and deliver the expected number of tickets.
     public mutating func checkedHandshake(_ version: ProtocolVersion, resumed expectResumed: Bool) throws {
         try handshake()
-        guard resumed == expectResumed,
+        try check(version, resumed: expectResumed)
+    }
+
+    // The handshake in steps, for several connections advanced together (the busy-server
+    // benchmark): `begin`, then `serverTurn` and `clientTurn` in turn until `isComplete`.
+
+    /// The client's first flight.
+    public mutating func begin() {
+        toServer = timedClient { $0.startHandshake() }
+    }
+
+    /// The server reads everything the client wrote since its last turn (nothing to read: no call).
+    public mutating func serverTurn() {
+        guard toServer.readableBytes > 0 else { return }
+        let input = toServer
+        toServer = ByteBuffer()
+        toClient = timedServer { $0.receive(input) }
+    }
+
+    /// The client reads everything the server wrote since its last turn.
+    public mutating func clientTurn() {
+        guard toClient.readableBytes > 0 else { return }
+        let input = toClient
+        toClient = ByteBuffer()
+        toServer = timedClient { $0.receive(input) }
+    }
+
+    /// Both sides completed and the client has nothing more to send (in TLS 1.3 the client reads
+    /// the server's NewSessionTickets in the last turn).
+    public var isComplete: Bool { clientDone && serverDone && toServer.readableBytes == 0 }
+
+    /// Throws unless the handshake completed, resumed (or not) and delivered the expected tickets.
+    public func check(_ version: ProtocolVersion, resumed expectResumed: Bool) throws {
+        guard clientDone, serverDone, resumed == expectResumed,
             ticketsReceived == TesseraWorld.expectedTickets(version, resumed: expectResumed)
         else { throw TesseraPairError.notEstablished }
     }

@@ -34,4 +34,10 @@ void ossl_bench_setup(void);
    resumption), else TLS 1.2; from the kept session when `resume`. */
 ossl_handshake_result ossl_bench_handshake(int tls13, int resume);
 
+/* `connections` handshakes of that kind advanced together (every client's turn, then every
+   server's): a busy server, whose step follows the same step of another connection rather than
+   its own client's. Each is checked as above; the CPU figures are per handshake, `tickets` the
+   total. At most 64 connections. */
+ossl_handshake_result ossl_bench_busy(int tls13, int resume, int connections, void (*interlude)(void));
+
 #endif
