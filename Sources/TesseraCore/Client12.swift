@@ -413,7 +413,7 @@ struct WaitServerHello: Sendable {
                 negotiated.sessionID = session.sessionID.isEmpty ? hello.sessionID : session.sessionID
                 return try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
             }
-            try ctx.records.emit(.sessionRejected)
+            ctx.records.emit(.sessionRejected)
             return .waitCertificate(WaitCertificate(negotiated: negotiated, offer: offer))
         }
         return .waitServerFlight(WaitServerFlight(negotiated: negotiated, offer: offer, session: session))
@@ -430,7 +430,7 @@ struct WaitServerFlight: Sendable {
     consuming func handle(_ message: HandshakeMessage, _ raw: RawHandshakeMessage, _ ctx: inout ClientContext) throws(TLSError) -> ClientState {
         switch message {
         case .certificate:
-            try ctx.records.emit(.sessionRejected)
+            ctx.records.emit(.sessionRejected)
             return try WaitCertificate(negotiated: negotiated, offer: offer).handle(message, raw, &ctx)
         case .newSessionTicket12:
             let state = try ResumedClient12.start(session: session, negotiated: negotiated, &ctx)
@@ -557,7 +557,7 @@ struct WaitServerHelloDone: Sendable {
             case .none:
                 return try pending.sendFlight(verification: nil, &ctx)
             case .required, .reportOnly:
-                try ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: next.chain, hostname: ctx.serverName)))
+                ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: next.chain, hostname: ctx.serverName)))
                 return .waitPeerVerification(pending)
             }
         case .helloRequest:
@@ -595,7 +595,7 @@ struct WaitPeerVerification: Sendable {
             credentials = ClientCredentials.select(
                 ctx.configuration, version: .tls12, serverSchemes: request.signatureSchemes,
                 certificateTypes: request.certificateTypes)
-            negotiated.transcript.append(try ctx.records.writeHandshake(.certificate(credentials?.message(requestContext: [])
+            negotiated.transcript.append(ctx.records.writeHandshake(.certificate(credentials?.message(requestContext: [])
                 ?? CertificateMessage(requestContext: [], entries: []))))
             if credentials == nil { negotiated.transcript.stopRetaining() }
         }
@@ -605,7 +605,7 @@ struct WaitPeerVerification: Sendable {
             try exchange.sharedSecret(peerPublicKey: pending.serverPublicKey)
         }
         let keyExchange = HandshakeMessage.clientKeyExchange(ClientKeyExchange(publicKey: exchange.publicKeyBytes))
-        negotiated.transcript.append(try ctx.records.writeHandshake(keyExchange))
+        negotiated.transcript.append(ctx.records.writeHandshake(keyExchange))
 
         // RFC 7627 §3: the session hash ends with ClientKeyExchange, before CertificateVerify.
         let keys = try Keys12.derive(preMasterSecret: preMasterSecret, negotiated: negotiated, ctx.configuration)
@@ -616,14 +616,14 @@ struct WaitPeerVerification: Sendable {
             }
             let signature = try crypto { () throws(CryptoError) in try credentials.key.sign(messages, scheme: credentials.scheme) }
             negotiated.transcript.stopRetaining()
-            negotiated.transcript.append(try ctx.records.writeHandshake(
+            negotiated.transcript.append(ctx.records.writeHandshake(
                 .certificateVerify(CertificateVerify(scheme: credentials.scheme, signature: signature))))
         }
-        try ctx.records.writeChangeCipherSpec()
-        try ctx.records.installWriteProtection(keys.clientProtection)
+        ctx.records.writeChangeCipherSpec()
+        ctx.records.installWriteProtection(keys.clientProtection)
 
         let verifyData = keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
-        negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
+        negotiated.transcript.append(ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
         let handshake = ClientHandshake12(
             negotiated: negotiated, keys: keys, chain: pending.chain, group: pending.group,
@@ -738,9 +738,9 @@ struct WaitFinished: Sendable {
                     extendedMasterSecret: negotiated.extendedMasterSecret,
                     alpn: negotiated.alpn.map { Array($0.utf8) })
                 summary.session = session
-                try ctx.records.emit(.sessionIssued(session))
+                ctx.records.emit(.sessionIssued(session))
             }
-            try ctx.records.emit(.handshakeCompleted(summary))
+            ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ClientConnected(
                 summary: summary, clientVerifyData: handshake.clientVerifyData, serverVerifyData: finished.verifyData))
         case .helloRequest:
@@ -769,7 +769,7 @@ struct ClientConnected: Sendable {
         let context = RenegotiationContext(clientVerifyData: clientVerifyData, serverVerifyData: serverVerifyData)
         let (hello, offer) = try ClientHelloBuilder.make(ctx, renegotiation: context)
         var transcript = Transcript()
-        transcript.append(try ctx.records.writeHandshake(.clientHello(hello)))
+        transcript.append(ctx.records.writeHandshake(.clientHello(hello)))
         return .waitServerHello(WaitServerHello(offer: offer, transcript: transcript, previous: self))
     }
 

@@ -145,7 +145,7 @@ enum Client13Start {
         let serverKey = HMACKey(serverSecret, hash: parameters.hash)
         try ctx.records.installReadProtection(try TLS13Support.protection(serverKey, parameters))
         if offer.retried { ctx.records.sentCompatibilityCCS = true }
-        if offer.psk != nil, resumed == nil { try ctx.records.emit(.sessionRejected) }
+        if offer.psk != nil, resumed == nil { ctx.records.emit(.sessionRejected) }
         var handshake = ClientHandshake13(.init(
             parameters: parameters, schedule: schedule, transcript: transcript, offer: offer, group: serverShare?.group,
             clientHandshakeKey: HMACKey(clientSecret, hash: parameters.hash), serverHandshakeKey: serverKey))
@@ -192,7 +192,7 @@ enum Client13Start {
         transcript.append(raw.bytes)
         ctx.records.negotiatedVersion = .tls13
         // Appendix D.4: in compatibility mode the CCS goes before the second ClientHello.
-        try ctx.records.writeChangeCipherSpec()
+        ctx.records.writeChangeCipherSpec()
         let retry = ClientHelloBuilder.Retry(
             previous: offer, group: group ?? offer.keyShares.first?.group ?? .x25519, cookie: cookie,
             transcript: transcript)
@@ -200,7 +200,7 @@ enum Client13Start {
         var restricted = newOffer
         restricted.suites13 = [parameters]
         restricted.suites = []
-        transcript.append(try ctx.records.writeHandshake(.clientHello(hello)))
+        transcript.append(ctx.records.writeHandshake(.clientHello(hello)))
         return .waitServerHello(WaitServerHello(offer: restricted, transcript: transcript, previous: nil))
     }
 }
@@ -350,7 +350,7 @@ struct WaitFinished13: Sendable {
             case .none:
                 return try pending.sendFlight(verification: nil, &ctx)
             case .required, .reportOnly:
-                try ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: next.chain, hostname: ctx.serverName)))
+                ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: next.chain, hostname: ctx.serverName)))
                 return .waitPeerVerification13(pending)
             }
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
@@ -380,14 +380,14 @@ struct WaitPeerVerification13: Sendable {
         let parameters = handshake.parameters
         // Appendix D.4: compatibility mode sends a CCS before the first encrypted record.
         if !ctx.records.sentCompatibilityCCS {
-            try ctx.records.writeChangeCipherSpec()
+            ctx.records.writeChangeCipherSpec()
             ctx.records.sentCompatibilityCCS = true
         }
         // RFC 8446 §4.5: accepted early data ends with EndOfEarlyData under the early key.
         if handshake.earlyDataAccepted == true {
-            handshake.transcript.append(try ctx.records.writeHandshake(.endOfEarlyData))
+            handshake.transcript.append(ctx.records.writeHandshake(.endOfEarlyData))
         }
-        try ctx.records.installWriteProtection(try TLS13Support.protection(handshake.clientHandshakeKey, parameters))
+        ctx.records.installWriteProtection(handshake.clientHandshakeKey, parameters)
         // RFC 8446 §4.4.2: a request is answered with our Certificate (the request's context
         // echoed), empty when we have none that fits; §4.4.3: a CertificateVerify if not empty.
         var credentials: ClientCredentials?
@@ -398,17 +398,17 @@ struct WaitPeerVerification13: Sendable {
                 ctx.configuration, version: .tls13, serverSchemes: serverSchemes, certificateTypes: nil)
             let certificate = credentials?.message(requestContext: request.requestContext)
                 ?? CertificateMessage(requestContext: request.requestContext, entries: [])
-            handshake.transcript.append(try ctx.records.writeHandshake(.certificate(certificate)))
+            handshake.transcript.append(ctx.records.writeHandshake(.certificate(certificate)))
             if let credentials {
                 let content = TLS13Support.certificateVerifyContent(server: false, transcriptHash: handshake.transcript.currentHash())
                 let signature = try crypto { () throws(CryptoError) in try credentials.key.sign(content, scheme: credentials.scheme) }
-                handshake.transcript.append(try ctx.records.writeHandshake(
+                handshake.transcript.append(ctx.records.writeHandshake(
                     .certificateVerify(CertificateVerify(scheme: credentials.scheme, signature: signature))))
             }
         }
         let verifyData = TLS13Support.finished(keyed: handshake.clientHandshakeKey, transcriptHash: handshake.transcript.currentHash())
-        handshake.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
-        try ctx.records.installWriteProtection(try TLS13Support.protection(clientApplicationSecret, parameters))
+        handshake.transcript.append(ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
+        ctx.records.installWriteProtection(clientApplicationSecret, parameters)
         let resumption = handshake.schedule.resumptionMasterSecret(transcriptHash: handshake.transcript.currentHash())
         // Declined early data goes again, now as ordinary application data; accepted early data
         // is followed by whatever did not fit the ticket's limit.
@@ -431,7 +431,7 @@ struct WaitPeerVerification13: Sendable {
         summary.clientCertificateSent = credentials != nil
         summary.session = handshake.resumed
         summary.earlyDataAccepted = handshake.earlyDataAccepted
-        try ctx.records.emit(.handshakeCompleted(summary))
+        ctx.records.emit(.handshakeCompleted(summary))
         let secrets = ApplicationSecrets13(
             parameters: parameters, client: clientApplicationSecret, server: serverApplicationSecret,
             resumptionMasterSecret: resumption)
@@ -460,7 +460,7 @@ struct ClientConnected13: Sendable {
                 peerCertificate: chain.first, verifyResult: verifyResult, hostname: summary.serverName,
                 ticketLifetimeHint: ticket.lifetime, ticket: ticket.ticket, extendedMasterSecret: true,
                 ticketAgeAdd: ticket.ageAdd, maxEarlyData: maxEarlyData, alpn: summary.alpn.map { Array($0.utf8) })
-            try ctx.records.emit(.sessionIssued(session))
+            ctx.records.emit(.sessionIssued(session))
             return .connected13(self)
         case .keyUpdate(let update):
             return try KeyUpdate13.received(update, secrets: secrets, isClient: true, &ctx.records)
@@ -490,7 +490,7 @@ enum KeyUpdate13 {
             try records.installReadProtection(try TLS13Support.protection(next.client, secrets.parameters))
         }
         if update.request == .updateRequested {
-            next = try send(next, isClient: isClient, request: .updateNotRequested, &records)
+            next = send(next, isClient: isClient, request: .updateNotRequested, &records)
         }
         return next
     }
@@ -498,16 +498,16 @@ enum KeyUpdate13 {
     /// Sends a KeyUpdate and moves our own traffic secret on.
     static func send(
         _ secrets: ApplicationSecrets13, isClient: Bool, request: KeyUpdateRequest, _ records: inout RecordLayer
-    ) throws(TLSError) -> ApplicationSecrets13 {
+    ) -> ApplicationSecrets13 {
         var next = secrets
-        try records.writeHandshake(.keyUpdate(KeyUpdate(request: request)))
+        records.writeHandshake(.keyUpdate(KeyUpdate(request: request)))
         let hash = secrets.parameters.hash
         if isClient {
             next.client = KeySchedule13.nextTrafficSecret(secrets.client, hash: hash)
-            try records.installWriteProtection(try TLS13Support.protection(next.client, secrets.parameters))
+            records.installWriteProtection(next.client, secrets.parameters)
         } else {
             next.server = KeySchedule13.nextTrafficSecret(secrets.server, hash: hash)
-            try records.installWriteProtection(try TLS13Support.protection(next.server, secrets.parameters))
+            records.installWriteProtection(next.server, secrets.parameters)
         }
         return next
     }

@@ -139,13 +139,13 @@ struct WaitClientChainVerification: Sendable {
 
     /// Asks the driver to verify `chain` (no host name: a client certificate names no host),
     /// unless verification is off.
-    static func start(_ chain: [[UInt8]], then next: Next, _ ctx: inout ServerContext) throws(TLSError) -> ServerState {
+    static func start(_ chain: [[UInt8]], then next: Next, _ ctx: inout ServerContext) -> ServerState {
         let waiting = WaitClientChainVerification(next: next)
         switch ctx.configuration.certificateVerification {
         case .none:
             return waiting.proceed(verification: nil)
         case .required, .reportOnly:
-            try ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: chain, hostname: nil, purpose: .client)))
+            ctx.records.emit(.verifyPeer(PeerVerificationRequest(chain: chain, hostname: nil, purpose: .client)))
             return .waitClientChainVerification(waiting)
         }
     }

@@ -41,9 +41,9 @@ public struct ClientConnection: Sendable {
         driver.run { (machine: inout ClientMachine) throws(TLSError) in
             let (hello, offer) = try ClientHelloBuilder.make(machine.ctx)
             var transcript = Transcript()
-            let helloBytes = try machine.ctx.records.writeHandshake(.clientHello(hello))
+            let helloBytes = machine.ctx.records.writeHandshake(.clientHello(hello))
             transcript.append(helloBytes)
-            try machine.ctx.records.setWriteRecordVersion(.tls12)
+            machine.ctx.records.setWriteRecordVersion(.tls12)
             if offer.sendsEarlyData, let psk = offer.psk, let data = machine.ctx.earlyData {
                 try EarlyData13.send(data, psk: psk, hello: helloBytes, random: offer.random, &machine.ctx)
             }
@@ -83,7 +83,7 @@ public struct ClientConnection: Sendable {
     public mutating func updateKeys(requestPeerUpdate: Bool) -> [TLSAction] {
         guard case .connected13(var connected) = driver.machine.state else { return [] }
         driver.run { (machine: inout ClientMachine) throws(TLSError) in
-            connected.secrets = try KeyUpdate13.send(
+            connected.secrets = KeyUpdate13.send(
                 connected.secrets, isClient: true, request: requestPeerUpdate ? .updateRequested : .updateNotRequested,
                 &machine.ctx.records)
             machine.state = .connected13(connected)

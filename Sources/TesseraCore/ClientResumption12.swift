@@ -93,10 +93,10 @@ struct WaitResumedFinished: Sendable {
                 throw TLSError(.decryptError, "server Finished does not verify")
             }
             negotiated.transcript.append(raw.bytes)
-            try ctx.records.writeChangeCipherSpec()
-            try ctx.records.installWriteProtection(keys.clientProtection)
+            ctx.records.writeChangeCipherSpec()
+            ctx.records.installWriteProtection(keys.clientProtection)
             let clientVerifyData = keys.verifyData(.client, handshakeHash: negotiated.transcript.currentHash())
-            negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: clientVerifyData))))
+            negotiated.transcript.append(ctx.records.writeHandshake(.finished(Finished(verifyData: clientVerifyData))))
 
             // RFC 5077 §3.3: an empty ticket keeps the session we have.
             var session = resumed.session
@@ -106,7 +106,7 @@ struct WaitResumedFinished: Sendable {
                 session.ticketLifetimeHint = ticket.lifetimeHint
                 session.sessionID = sessionID(forTicket: ticket.ticket)
                 renewed = true
-                try ctx.records.emit(.sessionIssued(session))
+                ctx.records.emit(.sessionIssued(session))
             }
             var summary = HandshakeSummary(
                 version: .tls12, cipherSuite: negotiated.parameters.suite, resumed: true, group: nil,
@@ -119,7 +119,7 @@ struct WaitResumedFinished: Sendable {
                 ticketLifetimeHint: session.ticketLifetimeHint)
             summary.session = session
             summary.ticketRenewed = renewed
-            try ctx.records.emit(.handshakeCompleted(summary))
+            ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ClientConnected(
                 summary: summary, clientVerifyData: clientVerifyData, serverVerifyData: finished.verifyData))
         case .helloRequest:

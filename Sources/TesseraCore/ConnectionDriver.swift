@@ -47,9 +47,11 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
     /// Runs `body` against the machine; a thrown error fails the connection. What `body` wrote
     /// of a flight goes out as records when it returns.
     mutating func run(_ body: (inout Machine) throws(TLSError) -> Void) {
-        do {
+        do throws(TLSError) {
             try body(&machine)
-            try machine.records.sealPendingHandshake()
+            machine.records.sealPendingHandshake()
+            // A record the handler wrote could not be protected (RecordLayer.writeFailure).
+            if let failure = machine.records.writeFailure { throw failure }
         } catch {
             fail(error)
         }
@@ -117,11 +119,8 @@ struct ConnectionDriver<Machine: ConnectionMachine>: Sendable {
 
     /// An action for the application, after the output written before it.
     private mutating func post(_ action: TLSAction) {
-        do {
-            try machine.records.emit(action)
-        } catch {
-            fail(error)
-        }
+        machine.records.emit(action)
+        if let failure = machine.records.writeFailure { fail(failure) }
     }
 
     mutating func sendApplicationData(_ data: ByteBuffer) -> [TLSAction] {

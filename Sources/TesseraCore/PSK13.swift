@@ -228,9 +228,9 @@ enum EarlyData13 {
         transcript.append(hello)
         let secret = KeySchedule13(hash: psk.hash, psk: psk.psk).clientEarlyTrafficSecret(transcriptHash: transcript.currentHash())
         TLS13Support.keyLog(ctx.configuration, "CLIENT_EARLY_TRAFFIC_SECRET", random, secret)
-        try ctx.records.writeChangeCipherSpec()
+        ctx.records.writeChangeCipherSpec()
         ctx.records.sentCompatibilityCCS = true
-        try ctx.records.installWriteProtection(try TLS13Support.protection(secret, parameters))
+        ctx.records.installWriteProtection(secret, parameters)
         let allowed = Int(psk.session.maxEarlyData ?? 0)
         var early = data
         if let slice = early.readSlice(length: min(allowed, early.readableBytes)) {

@@ -43,6 +43,12 @@ struct RecordLayer: Sendable {
 
     private var output = ByteBuffer()
     private(set) var actions: [TLSAction] = []
+    /// The first failure to protect a record we write (swift-crypto's seal failing). Writing does
+    /// not throw: everything written after a failure is dropped, and the driver fails the
+    /// connection with it once the handler returns (`ConnectionDriver.run`), as it would have
+    /// for a throw. A handler's flight thus has no error exit at every message it writes, and
+    /// no clean-up code for one in between the code that runs.
+    private(set) var writeFailure: TLSError?
     private static let allocator = ByteBufferAllocator()
     /// Header (5), TLS 1.2 GCM explicit nonce (8), TLS 1.3 content type (1) and AEAD tag (16).
     private static let maximumRecordOverhead = 5 + 8 + 1 + 16
@@ -194,15 +200,21 @@ struct RecordLayer: Sendable {
     }
 
     /// The version later records carry; what was written before goes out under the old one.
-    mutating func setWriteRecordVersion(_ version: ProtocolVersion) throws(TLSError) {
-        try sealPendingHandshake()
+    mutating func setWriteRecordVersion(_ version: ProtocolVersion) {
+        sealPendingHandshake()
         writeRecordVersion = version
     }
 
     /// Keys change only at record boundaries: the open flight is sealed under the old keys first.
-    mutating func installWriteProtection(_ protection: consuming RecordProtection) throws(TLSError) {
-        try sealPendingHandshake()
+    mutating func installWriteProtection(_ protection: consuming RecordProtection) {
+        sealPendingHandshake()
         writeProtection = protection
+    }
+
+    /// Records `error` as the `writeFailure` (the first one stays): nothing is written after it.
+    mutating func failWrites(_ error: TLSError) {
+        sealPendingHandshake()
+        if writeFailure == nil { writeFailure = error }
     }
 
     // MARK: Output
@@ -210,28 +222,30 @@ struct RecordLayer: Sendable {
     /// Encodes `message`, adds it to the open flight (or writes it in its own record(s) when
     /// packing is off) and returns its bytes for the transcript.
     @discardableResult
-    mutating func writeHandshake(_ message: HandshakeMessage) throws(TLSError) -> ByteBuffer {
+    mutating func writeHandshake(_ message: HandshakeMessage) -> ByteBuffer {
         let version = negotiatedVersion ?? .tls12
-        return try writeHandshake(message.type) { message.encode(into: &$0, version: version) }
+        return writeHandshake(message.type) { message.encode(into: &$0, version: version) }
     }
 
     /// The same for a message encoded beforehand (`bytes` is the whole message, header
     /// included): a server's Certificate, which is the same on every handshake.
     @discardableResult
-    mutating func writeHandshake(encoded bytes: [UInt8], type: HandshakeType) throws(TLSError) -> ByteBuffer {
-        try writeHandshake(type) { $0.writeBytes(bytes) }
+    mutating func writeHandshake(encoded bytes: [UInt8], type: HandshakeType) -> ByteBuffer {
+        writeHandshake(type) { $0.writeBytes(bytes) }
     }
 
     /// A handshake message that `write` appends, header included: straight into the open
     /// flight, the caller's copy (for its transcript) a slice of it, so a message is written once
-    /// and never copied; or, with packing off, into records of its own.
-    private mutating func writeHandshake(_ type: HandshakeType, _ write: (inout ByteBuffer) -> Void) throws(TLSError) -> ByteBuffer {
+    /// and never copied; or, with packing off, into records of its own. Nothing after a
+    /// `writeFailure`.
+    private mutating func writeHandshake(_ type: HandshakeType, _ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        guard writeFailure == nil else { return ByteBuffer() }
         guard packsHandshakeMessages else {
             // Most messages fit; a certificate chain grows it once or twice.
             var bytes = ByteBufferAllocator().buffer(capacity: 256)
             write(&bytes)
             trace(.sent, .handshake(type), Array(bytes.readableBytesView))
-            try writeRecords(.handshake, bytes.readableBytesView)
+            writeRecords(.handshake, bytes.readableBytesView)
             return bytes
         }
         if pendingTraceIndex == nil { pendingTraceIndex = actions.count }
@@ -246,7 +260,7 @@ struct RecordLayer: Sendable {
     }
 
     /// Frames and protects the open flight's messages (RFC 8446 §5.1: never across a key change).
-    mutating func sealPendingHandshake() throws(TLSError) {
+    mutating func sealPendingHandshake() {
         guard pendingHandshake.readableBytes > 0 else { return }
         let headerIndex = pendingTraceIndex
         pendingTraceIndex = nil
@@ -254,35 +268,41 @@ struct RecordLayer: Sendable {
         // buffer (clear() on a shared buffer would allocate one of the same size).
         var flight = ByteBuffer()
         swap(&flight, &pendingHandshake)
-        try writeRecords(.handshake, flight.readableBytesView, headerTraceIndex: headerIndex)
+        writeRecords(.handshake, flight.readableBytesView, headerTraceIndex: headerIndex)
     }
 
-    mutating func writeChangeCipherSpec() throws(TLSError) {
-        try sealPendingHandshake()
+    mutating func writeChangeCipherSpec() {
+        sealPendingHandshake()
+        guard writeFailure == nil else { return }
         let body = ByteBuffer(bytes: ChangeCipherSpec.body)
         trace(.sent, .changeCipherSpec, ChangeCipherSpec.body)
-        try writeRecords(.changeCipherSpec, body.readableBytesView)
+        writeRecords(.changeCipherSpec, body.readableBytesView)
     }
 
+    /// Throws the `writeFailure`, if any, this or an earlier write met.
     mutating func writeAlert(_ alert: Alert) throws(TLSError) {
-        try sealPendingHandshake()
+        sealPendingHandshake()
+        if let writeFailure { throw writeFailure }
         var body = ByteBuffer()
         alert.encode(into: &body)
         trace(.sent, .alert(alert), Array(body.readableBytesView))
-        try writeRecords(.alert, body.readableBytesView)
+        writeRecords(.alert, body.readableBytesView)
+        if let writeFailure { throw writeFailure }
     }
 
+    /// Throws the `writeFailure`, if any, this or an earlier write met.
     mutating func writeApplicationData(_ data: ByteBuffer) throws(TLSError) {
-        try sealPendingHandshake()
-        try writeRecords(.applicationData, data.readableBytesView)
+        sealPendingHandshake()
+        writeRecords(.applicationData, data.readableBytesView)
+        if let writeFailure { throw writeFailure }
     }
 
     /// Splits into records of at most 2^14 bytes (RFC 5246 §6.2.1) and protects them. Record
     /// header traces go at `headerTraceIndex` (a packed flight's first message), otherwise before
-    /// the message just traced.
-    private mutating func writeRecords(
-        _ type: ContentType, _ payload: ByteBufferView, headerTraceIndex: Int? = nil
-    ) throws(TLSError) {
+    /// the message just traced. A record that cannot be protected sets `writeFailure`; nothing is
+    /// written after it.
+    private mutating func writeRecords(_ type: ContentType, _ payload: ByteBufferView, headerTraceIndex: Int? = nil) {
+        guard writeFailure == nil else { return }
         var headerTraceIndex = headerTraceIndex
         var start = payload.startIndex
         if output.capacity == 0 {
@@ -300,7 +320,8 @@ struct RecordLayer: Sendable {
                 do {
                     try writeProtection?.seal(contentType: type, plaintext: chunk, into: &output)
                 } catch {
-                    throw TLSError(error)
+                    writeFailure = TLSError(error)
+                    return
                 }
                 traceHeader(at: headerIndex, traceIndex: &headerTraceIndex)
             } else {
@@ -350,9 +371,11 @@ struct RecordLayer: Sendable {
     }
 
     /// Adds a non-trace action after everything written before it (the open flight is sealed
-    /// first), so that actions keep their order.
-    mutating func emit(_ action: consuming TLSAction) throws(TLSError) {
-        try sealPendingHandshake()
+    /// first), so that actions keep their order. Dropped after a `writeFailure`: the connection
+    /// is failing.
+    mutating func emit(_ action: consuming TLSAction) {
+        sealPendingHandshake()
+        guard writeFailure == nil else { return }
         flush()
         actions.append(action)
     }

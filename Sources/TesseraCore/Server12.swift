@@ -200,9 +200,9 @@ struct WaitClientHello: Sendable {
         if requestCertificate { transcript.retainMessages() }
         transcript.append(raw.bytes)
         ctx.records.negotiatedVersion = .tls12
-        transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
+        transcript.append(ctx.records.writeHandshake(.serverHello(serverHello)))
 
-        transcript.append(try ctx.records.writeHandshake(encoded: ctx.configuration.certificateMessages.tls12, type: .certificate))
+        transcript.append(ctx.records.writeHandshake(encoded: ctx.configuration.certificateMessages.tls12, type: .certificate))
 
         // RFC 8422 §5.4: sign client_random + server_random + ServerECDHParams.
         let exchange = try crypto { () throws(CryptoError) in try EphemeralKeyExchange(group: group) }
@@ -211,12 +211,12 @@ struct WaitClientHello: Sendable {
             signatureScheme: signatureScheme, signature: [])
         let signed = keyExchange.signedContent(clientRandom: hello.random, serverRandom: serverRandom)
         keyExchange.signature = try crypto { () throws(CryptoError) in try key.sign(signed, scheme: signatureScheme) }
-        transcript.append(try ctx.records.writeHandshake(.serverKeyExchange(keyExchange)))
+        transcript.append(ctx.records.writeHandshake(.serverKeyExchange(keyExchange)))
         // RFC 5246 §7.4.4: CertificateRequest after ServerKeyExchange.
         if requestCertificate {
-            transcript.append(try ctx.records.writeHandshake(.certificateRequest12(ServerClientAuth.request12(ctx.configuration))))
+            transcript.append(ctx.records.writeHandshake(.certificateRequest12(ServerClientAuth.request12(ctx.configuration))))
         }
-        transcript.append(try ctx.records.writeHandshake(.serverHelloDone))
+        transcript.append(ctx.records.writeHandshake(.serverHelloDone))
 
         let negotiated = Negotiated12(
             parameters: parameters, clientRandom: hello.random, serverRandom: serverRandom, sessionID: [],
@@ -255,13 +255,13 @@ struct WaitClientHello: Sendable {
         var transcript = Transcript(hash: parameters.hash)
         transcript.append(raw.bytes)
         ctx.records.negotiatedVersion = .tls12
-        transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
+        transcript.append(ctx.records.writeHandshake(.serverHello(serverHello)))
 
         var renewed = false
         if renew {
             let ticket = policy.issue(session, ctx.configuration)
             renewed = !ticket.ticket.isEmpty
-            transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
+            transcript.append(ctx.records.writeHandshake(.newSessionTicket12(ticket)))
         }
 
         var negotiated = Negotiated12(
@@ -269,10 +269,10 @@ struct WaitClientHello: Sendable {
             extendedMasterSecret: session.extendedMasterSecret, secureRenegotiation: secureRenegotiation,
             ticketExpected: renew, alpn: alpn, serverName: serverName, transcript: transcript)
         let keys = try Keys12.fromMasterSecret(session.masterSecret, negotiated: negotiated)
-        try ctx.records.writeChangeCipherSpec()
-        try ctx.records.installWriteProtection(keys.serverProtection)
+        ctx.records.writeChangeCipherSpec()
+        ctx.records.installWriteProtection(keys.serverProtection)
         let verifyData = keys.verifyData(.server, handshakeHash: negotiated.transcript.currentHash())
-        negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
+        negotiated.transcript.append(ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
         var summary = HandshakeSummary(
             version: .tls12, cipherSuite: parameters.suite, resumed: true, group: nil, peerSignatureScheme: nil,
@@ -388,7 +388,7 @@ struct WaitClientCertificateVerify12: Sendable {
             next.negotiated.transcript.append(raw.bytes)
             next.clientCertificate?.scheme = verify.scheme
             let waiting = WaitClientChangeCipherSpec(handshake: next, keys: keys)
-            return try WaitClientChainVerification.start(next.clientCertificate?.chain ?? [], then: .tls12(waiting), &ctx)
+            return WaitClientChainVerification.start(next.clientCertificate?.chain ?? [], then: .tls12(waiting), &ctx)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,
              .newSessionTicket13, .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange,
              .certificateRequest12, .certificateRequest13, .serverHelloDone, .clientKeyExchange, .finished,
@@ -459,15 +459,15 @@ struct WaitClientFinished: Sendable {
                 session = state
                 let ticket = policy.issue(state, ctx.configuration)
                 ticketsIssued = ticket.ticket.isEmpty ? 0 : 1
-                handshake.negotiated.transcript.append(try ctx.records.writeHandshake(.newSessionTicket12(ticket)))
+                handshake.negotiated.transcript.append(ctx.records.writeHandshake(.newSessionTicket12(ticket)))
             }
 
             // Our verify_data covers the NewSessionTicket, not the ChangeCipherSpec: worked out before
             // it, next to the ticket's HMAC.
             let serverVerifyData = keys.verifyData(.server, handshakeHash: handshake.negotiated.transcript.currentHash())
-            try ctx.records.writeChangeCipherSpec()
-            try ctx.records.installWriteProtection(keys.serverProtection)
-            handshake.negotiated.transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
+            ctx.records.writeChangeCipherSpec()
+            ctx.records.installWriteProtection(keys.serverProtection)
+            handshake.negotiated.transcript.append(ctx.records.writeHandshake(.finished(Finished(verifyData: serverVerifyData))))
 
             var summary = HandshakeSummary(
                 version: .tls12, cipherSuite: handshake.negotiated.parameters.suite, resumed: false,
@@ -483,7 +483,7 @@ struct WaitClientFinished: Sendable {
             summary.session = session
             summary.ticketsIssued = ticketsIssued
             summary.resumptionFailure = handshake.resumptionFailure
-            try ctx.records.emit(.handshakeCompleted(summary))
+            ctx.records.emit(.handshakeCompleted(summary))
             return .connected(ServerConnected(
                 summary: summary, clientVerifyData: finished.verifyData, serverVerifyData: serverVerifyData))
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12,

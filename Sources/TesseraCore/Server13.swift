@@ -169,10 +169,10 @@ enum Server13Start {
             legacyVersion: .tls12, random: Array(random[..<32]), sessionID: hello.sessionID,
             cipherSuite: parameters.suite, compressionMethod: 0, extensions: serverHelloExtensions)
         ctx.records.negotiatedVersion = .tls13
-        transcript.append(try ctx.records.writeHandshake(.serverHello(serverHello)))
+        transcript.append(ctx.records.writeHandshake(.serverHello(serverHello)))
         // Appendix D.4: compatibility mode when the client sent a session ID.
         if !hello.sessionID.isEmpty, retried == nil {
-            try ctx.records.writeChangeCipherSpec()
+            ctx.records.writeChangeCipherSpec()
         }
 
         var schedule = resumed?.schedule ?? KeySchedule13(hash: parameters.hash, psk: nil)
@@ -188,7 +188,7 @@ enum Server13Start {
         // in the cache; the certificate, its signature and the encoding come after.
         let serverKey = HMACKey(serverSecret, hash: parameters.hash)
         let clientKey = HMACKey(clientSecret, hash: parameters.hash)
-        try ctx.records.installWriteProtection(try TLS13Support.protection(serverKey, parameters))
+        ctx.records.installWriteProtection(serverKey, parameters)
         // With early data accepted, the client's records stay under its early traffic secret until
         // its EndOfEarlyData; the handshake keys are made then.
         let clientHandshakeProtection = acceptEarlyData ? nil : try TLS13Support.protection(clientKey, parameters)
@@ -199,23 +199,23 @@ enum Server13Start {
         var encrypted: [Extension] = []
         if let alpn { encrypted.append(.alpn([Array(alpn.utf8)])) }
         if acceptEarlyData { encrypted.append(.earlyData(maxEarlyDataSize: nil)) }
-        transcript.append(try ctx.records.writeHandshake(.encryptedExtensions(EncryptedExtensions(extensions: encrypted))))
+        transcript.append(ctx.records.writeHandshake(.encryptedExtensions(EncryptedExtensions(extensions: encrypted))))
         // RFC 8446 §4.3.2: a CertificateRequest follows EncryptedExtensions, and never in a PSK
         // handshake.
         let requestCertificate = resumed == nil && ctx.configuration.clientAuthentication != .none
         if requestCertificate {
-            transcript.append(try ctx.records.writeHandshake(.certificateRequest13(ServerClientAuth.request13(ctx.configuration))))
+            transcript.append(ctx.records.writeHandshake(.certificateRequest13(ServerClientAuth.request13(ctx.configuration))))
         }
         // RFC 8446 §2.2: a PSK handshake authenticates by the PSK; no certificate.
         if resumed == nil {
-            transcript.append(try ctx.records.writeHandshake(encoded: ctx.configuration.certificateMessages.tls13, type: .certificate))
+            transcript.append(ctx.records.writeHandshake(encoded: ctx.configuration.certificateMessages.tls13, type: .certificate))
             let content = TLS13Support.certificateVerifyContent(server: true, transcriptHash: transcript.currentHash())
             let signature = try crypto { () throws(CryptoError) in try key.sign(content, scheme: signatureScheme) }
-            transcript.append(try ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))
+            transcript.append(ctx.records.writeHandshake(.certificateVerify(CertificateVerify(scheme: signatureScheme, signature: signature))))
         }
         let verifyData = KeySchedule13.finishedVerifyData(
             finishedKey: serverFinishedKey, transcriptHash: transcript.currentHash(), hash: parameters.hash)
-        transcript.append(try ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
+        transcript.append(ctx.records.writeHandshake(.finished(Finished(verifyData: verifyData))))
 
         let applicationHash = transcript.currentHash()
         let clientApplication = schedule.clientApplicationTrafficSecret(transcriptHash: applicationHash)
@@ -228,7 +228,7 @@ enum Server13Start {
             ? nil : TLS13Support.finished(keyed: clientKey, transcriptHash: applicationHash)
         TLS13Support.keyLog(ctx.configuration, "CLIENT_TRAFFIC_SECRET_0", hello.random, clientApplication)
         TLS13Support.keyLog(ctx.configuration, "SERVER_TRAFFIC_SECRET_0", hello.random, serverApplication)
-        try ctx.records.installWriteProtection(try TLS13Support.protection(serverApplication, parameters))
+        ctx.records.installWriteProtection(serverApplication, parameters)
         if let clientHandshakeProtection {
             try ctx.records.installReadProtection(clientHandshakeProtection)
             // RFC 8446 §4.2.10: early data we declined is skipped, up to a limit.
@@ -278,8 +278,8 @@ enum Server13Start {
             cipherSuite: parameters.suite, compressionMethod: 0,
             extensions: [.supportedVersionSelected(.tls13), .keyShareRetry(group)])
         ctx.records.negotiatedVersion = .tls13
-        transcript.append(try ctx.records.writeHandshake(.helloRetryRequest(retry)))
-        if !hello.sessionID.isEmpty { try ctx.records.writeChangeCipherSpec() }
+        transcript.append(ctx.records.writeHandshake(.helloRetryRequest(retry)))
+        if !hello.sessionID.isEmpty { ctx.records.writeChangeCipherSpec() }
         return .waitSecondClientHello(WaitSecondClientHello(retry: HelloRetry13(
             transcript: transcript, parameters: parameters, group: group, sessionID: hello.sessionID)))
     }
@@ -369,7 +369,7 @@ struct WaitClientCertificateVerify13: Sendable {
             waiting.transcript.append(raw.bytes)
             waiting.summary.peerSignatureScheme = verify.scheme
             waiting.summary.clientCertificateSent = true
-            return try WaitClientChainVerification.start(waiting.summary.peerCertificates, then: .tls13(waiting), &ctx)
+            return WaitClientChainVerification.start(waiting.summary.peerCertificates, then: .tls13(waiting), &ctx)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
              .endOfEarlyData, .encryptedExtensions, .certificate, .serverKeyExchange, .certificateRequest12,
              .certificateRequest13, .serverHelloDone, .clientKeyExchange, .finished, .certificateStatus, .keyUpdate, .unknown:
@@ -414,7 +414,7 @@ struct WaitClientFinished13: Sendable {
             // on) and completed in `connect`, so that nothing on the way copies them (each holds a
             // dozen references).
             let resumptionMasterSecret = schedule.resumptionMasterSecret(transcriptHash: transcript.currentHash())
-            return try Self.connect(
+            return Self.connect(
                 summary: HandshakeSummary.moving(&summary), secrets: ApplicationSecrets13.moving(&secrets),
                 resumptionMasterSecret: resumptionMasterSecret, renewing: renewing, ticketRandom: ticketRandom, &ctx)
         case .helloRequest, .clientHello, .serverHello, .helloRetryRequest, .newSessionTicket12, .newSessionTicket13,
@@ -435,7 +435,7 @@ extension WaitClientFinished13 {
     private static func connect(
         summary: consuming HandshakeSummary, secrets: consuming ApplicationSecrets13, resumptionMasterSecret: [UInt8],
         renewing: Bool, ticketRandom: [UInt8], _ ctx: inout ServerContext
-    ) throws(TLSError) -> ServerState {
+    ) -> ServerState {
         secrets.resumptionMasterSecret = resumptionMasterSecret
         summary.masterSecret = resumptionMasterSecret
         let resumed = summary.resumed
@@ -446,9 +446,9 @@ extension WaitClientFinished13 {
             random: ticketRandom, &ctx)
         summary.ticketsIssued = tickets.filter { !$0.ticket.isEmpty }.count
         summary.ticketRenewed = resumed && renewing && summary.ticketIssued
-        try ctx.records.emit(.handshakeCompleted(copy summary))  // the action's own copy
+        ctx.records.emit(.handshakeCompleted(copy summary))  // the action's own copy
         for ticket in tickets {
-            try ctx.records.writeHandshake(.newSessionTicket13(ticket))
+            ctx.records.writeHandshake(.newSessionTicket13(ticket))
         }
         return .connected13(ServerConnected13(summary: consume summary, secrets: consume secrets, ticketsSent: ticketsSent))
     }
@@ -477,11 +477,11 @@ struct ServerConnected13: Sendable {
 
     /// RFC 8446 §4.6.1: tickets sealed by the same key hook as TLS 1.2's, each with its own nonce
     /// and ticket_age_add; the PSK is derived from the resumption master secret.
-    mutating func sendTickets(_ count: Int, _ ctx: inout ServerContext) throws(TLSError) {
+    mutating func sendTickets(_ count: Int, _ ctx: inout ServerContext) {
         let tickets = Self.makeTickets(
             count, original: summary.sessionBox, secrets: secrets, summary: summary, ticketsSent: &ticketsSent, &ctx)
         for ticket in tickets {
-            try ctx.records.writeHandshake(.newSessionTicket13(ticket))
+            ctx.records.writeHandshake(.newSessionTicket13(ticket))
         }
     }
 

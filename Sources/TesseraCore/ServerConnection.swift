@@ -46,7 +46,7 @@ public struct ServerConnection: Sendable {
     public mutating func updateKeys(requestPeerUpdate: Bool) -> [TLSAction] {
         guard case .connected13(var connected) = driver.machine.state else { return [] }
         driver.run { (machine: inout ServerMachine) throws(TLSError) in
-            connected.secrets = try KeyUpdate13.send(
+            connected.secrets = KeyUpdate13.send(
                 connected.secrets, isClient: false, request: requestPeerUpdate ? .updateRequested : .updateNotRequested,
                 &machine.ctx.records)
             machine.state = .connected13(connected)
@@ -58,7 +58,7 @@ public struct ServerConnection: Sendable {
     public mutating func sendTicket() -> [TLSAction] {
         guard case .connected13(var connected) = driver.machine.state else { return [] }
         driver.run { (machine: inout ServerMachine) throws(TLSError) in
-            try connected.sendTickets(1, &machine.ctx)
+            connected.sendTickets(1, &machine.ctx)
             machine.state = .connected13(connected)
         }
         return driver.machine.records.takeActions()

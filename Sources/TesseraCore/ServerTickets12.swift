@@ -144,7 +144,7 @@ struct WaitResumedClientFinished: Sendable {
                 throw TLSError(.decryptError, "client Finished does not verify")
             }
             // The action takes a copy of the summary; the connected state takes it by move.
-            try ctx.records.emit(.handshakeCompleted(resumed.summary))
+            ctx.records.emit(.handshakeCompleted(resumed.summary))
             return .connected(ServerConnected(
                 summary: HandshakeSummary.moving(&resumed.summary), clientVerifyData: finished.verifyData,
                 serverVerifyData: resumed.serverVerifyData))

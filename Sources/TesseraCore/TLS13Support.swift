@@ -65,3 +65,21 @@ struct ApplicationSecrets13: Sendable {
         return taken
     }
 }
+
+extension RecordLayer {
+    /// Write keys from a TLS 1.3 traffic secret (RFC 8446 §7.3), the open flight sealed under the
+    /// old ones first. Keys the suite cannot take (which the key schedule never derives) leave
+    /// the old keys in place and set `writeFailure`, as a record that cannot be protected does:
+    /// nothing is written under them after it.
+    mutating func installWriteProtection(_ secret: HMACKey, _ parameters: CipherSuiteParameters) {
+        do throws(TLSError) {
+            installWriteProtection(try TLS13Support.protection(secret, parameters))
+        } catch {
+            failWrites(error)
+        }
+    }
+
+    mutating func installWriteProtection(_ secret: [UInt8], _ parameters: CipherSuiteParameters) {
+        installWriteProtection(HMACKey(secret, hash: parameters.hash), parameters)
+    }
+}
