@@ -117,7 +117,7 @@ enum Server13Start {
                 guard retried == nil, let group = Negotiation.firstCommon(ours: groups, theirs: clientGroups) else {
                     throw TLSError(retried == nil ? .handshakeFailure : .illegalParameter, "no shared group")
                 }
-                return try sendHelloRetryRequest(hello, raw, parameters: parameters, group: group, &ctx)
+                return sendHelloRetryRequest(hello, raw, parameters: parameters, group: group, &ctx)
             }
             if let retried, share.group != retried.group {
                 throw TLSError(.illegalParameter, "second ClientHello without the requested key share")
@@ -269,7 +269,7 @@ enum Server13Start {
     private static func sendHelloRetryRequest(
         _ hello: ClientHello, _ raw: RawHandshakeMessage, parameters: CipherSuiteParameters, group: NamedGroup,
         _ ctx: inout ServerContext
-    ) throws(TLSError) -> ServerState {
+    ) -> ServerState {
         var transcript = Transcript(hash: parameters.hash)
         transcript.append(raw.bytes)
         transcript.replaceWithMessageHash()
