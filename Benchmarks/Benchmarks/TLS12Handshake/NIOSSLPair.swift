@@ -102,22 +102,16 @@ final class NIOSSLPair {
     }
 
     /// The server reads everything the client wrote since its last turn; whether anything moved.
-    func serverTurn() throws -> Bool {
-        loop.run()
-        var moved = false
-        while let toServer = try client.readOutbound(as: IOData.self) {
-            try timed(client: false) { _ = try server.writeInbound(toServer) }
-            moved = true
-        }
-        return moved
-    }
+    func serverTurn() throws -> Bool { try turn(from: client, to: server, receiverIsClient: false) }
 
     /// The client reads everything the server wrote since its last turn; whether anything moved.
-    func clientTurn() throws -> Bool {
+    func clientTurn() throws -> Bool { try turn(from: server, to: client, receiverIsClient: true) }
+
+    private func turn(from sender: EmbeddedChannel, to receiver: EmbeddedChannel, receiverIsClient: Bool) throws -> Bool {
         loop.run()
         var moved = false
-        while let toClient = try server.readOutbound(as: IOData.self) {
-            try timed(client: true) { _ = try client.writeInbound(toClient) }
+        while let bytes = try sender.readOutbound(as: IOData.self) {
+            try timed(client: receiverIsClient) { _ = try receiver.writeInbound(bytes) }
             moved = true
         }
         return moved

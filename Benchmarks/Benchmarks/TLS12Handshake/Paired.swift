@@ -16,32 +16,36 @@ import TesseraWire
 // The p50 of those per-iteration ratios is what the targets are read from (Benchmarks/README.md,
 // "Paired ratios").
 
-/// Server CPU ÷ swift-nio-ssl's, ‰, per iteration: each handshake after one of its own kind (warm).
-let pairedTesseraMetric = BenchmarkMetric.custom("Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let pairedFloorMetric = BenchmarkMetric.custom("floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-/// The same, each handshake right after another library's (caches cold for it).
-let pairedTesseraColdMetric = BenchmarkMetric.custom("cold Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let pairedFloorColdMetric = BenchmarkMetric.custom("cold floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-/// Resumed handshakes: server CPU ÷ OpenSSL's (the system libssl, 3.0), ‰, warm and cold as
-/// above. The resumption targets are ≤ 500 (at least twice as fast as OpenSSL).
-let pairedResumedTesseraMetric = BenchmarkMetric.custom("Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let pairedResumedFloorMetric = BenchmarkMetric.custom("floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let pairedResumedTesseraColdMetric = BenchmarkMetric.custom("cold Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let pairedResumedFloorColdMetric = BenchmarkMetric.custom("cold floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+/// The ratios a paired handshake benchmark records, ‰, per iteration: Tessera's and the floor's
+/// server CPU ÷ the reference's, warm (each handshake after one of its own kind) and cold (each
+/// right after another library's, caches cold for it).
+struct PairedMetrics {
+    let tessera, floor, coldTessera, coldFloor: BenchmarkMetric
+
+    /// `prefix`Tessera ÷ `reference` server (‰), and so on.
+    init(_ prefix: String, against reference: String) {
+        func metric(_ who: String) -> BenchmarkMetric {
+            .custom("\(prefix)\(who) ÷ \(reference) server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
+        }
+        tessera = metric("Tessera")
+        floor = metric("floor")
+        coldTessera = metric("cold Tessera")
+        coldFloor = metric("cold floor")
+    }
+
+    var all: [BenchmarkMetric] { [tessera, floor, coldTessera, coldFloor] }
+}
+
+/// Full handshakes against swift-nio-ssl: the pairs, and the busy form.
+let pairedMetrics = PairedMetrics("", against: "nio-ssl")
+let busyMetrics = PairedMetrics("busy ", against: "nio-ssl")
+/// Resumed handshakes against OpenSSL (the system libssl, 3.0). The resumption targets are ≤ 500
+/// (at least twice as fast as OpenSSL).
+let pairedResumedMetrics = PairedMetrics("", against: "OpenSSL")
+let busyResumedMetrics = PairedMetrics("busy ", against: "OpenSSL")
 /// OpenSSL's warm resumed server CPU in that iteration, ns: to compare with tls_bench's own run
 /// (run-openssl.sh), a check that OpenSSL costs the same inside the benchmark's process.
 let pairedResumedOpenSSLMetric = BenchmarkMetric.custom("OpenSSL server (ns)", polarity: .prefersSmaller, useScalingFactor: false)
-/// The busy-server form of the full-handshake ratios (`busyConnections` connections advanced
-/// together), warm and cold as above.
-let busyTesseraMetric = BenchmarkMetric.custom("busy Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let busyFloorMetric = BenchmarkMetric.custom("busy floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let busyTesseraColdMetric = BenchmarkMetric.custom("busy cold Tessera ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let busyFloorColdMetric = BenchmarkMetric.custom("busy cold floor ÷ nio-ssl server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-/// The same for the resumed ratios against OpenSSL.
-let busyResumedTesseraMetric = BenchmarkMetric.custom("busy Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let busyResumedFloorMetric = BenchmarkMetric.custom("busy floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let busyResumedTesseraColdMetric = BenchmarkMetric.custom("busy cold Tessera ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
-let busyResumedFloorColdMetric = BenchmarkMetric.custom("busy cold floor ÷ OpenSSL server (‰)", polarity: .prefersSmaller, useScalingFactor: false)
 /// Connections per batch in the busy-server benchmarks.
 let busyConnections = 8
 /// swift-nio-ssl's server CPU to open one 16 KiB record ÷ Tessera's (or the floor's), ‰: a
@@ -50,126 +54,78 @@ let pairedOpenTesseraMetric = BenchmarkMetric.custom("Tessera open throughput ÷
 let pairedOpenFloorMetric = BenchmarkMetric.custom("floor open throughput ÷ nio-ssl (‰)", polarity: .prefersLarger, useScalingFactor: false)
 
 func registerPairedBenchmarks() {
+    // Full handshakes against swift-nio-ssl's, in two forms. The pairs: every iteration runs
+    // swift-nio-ssl's handshake twice, Tessera's twice, swift-nio-ssl's twice, then the floor twice
+    // (`PairedRound`), each server step right after its own client's on the same core. The busy
+    // form ("…, busy"): `busyConnections` connections advanced together, each step run for every
+    // connection before the next (every ClientHello, then every client's answer, then every
+    // client Finished), so that between a connection's two steps the server runs its own code for
+    // the other connections, as a server with many clients does, rather than its client's.
+    // Tessera's client is a separate body of Swift code that evicts the server's; swift-nio-ssl's
+    // client is the same BoringSSL as its server and leaves its code warm. The floor is the same
+    // back-to-back run in both forms.
     for version in [ProtocolVersion.tls12, .tls13] {
         let label = version == .tls12 ? "TLS1.2" : "TLS1.3"
-        Benchmark(
-            "Paired \(label) full handshake server",
-            configuration: .init(
-                metrics: [.throughput, pairedTesseraMetric, pairedFloorMetric, pairedTesseraColdMetric, pairedFloorColdMetric], scalingFactor: .one,
-                maxDuration: .seconds(10), maxIterations: 1000)
-        ) { benchmark in
-            let contexts = version == .tls12
-                ? try NIOSSLFixture.contexts(label, version: .tlsv12, make: NIOSSLPair.Contexts.tls12)
-                : try NIOSSLFixture.contexts(label, version: .tlsv13, make: NIOSSLPair.Contexts.tls13)
-            let world = try TesseraWorld(version: version)
-            let floor: any HandshakeFloorWork = version == .tls12 ? FullServerFloor() : FullServerFloor13()
-            benchmark.startMeasurement()
-            let round = try PairedRound.run(
-                reference: {
-                    let pair = try NIOSSLPair(contexts)
-                    try pair.handshake()
-                    defer { pair.discard() }
-                    return pair.serverCPUNanoseconds
-                },
-                tessera: { try TesseraPair.serverHandshakeCPU(world, session: nil, version) },
-                floor: floor)
-            benchmark.stopMeasurement()
-            try round.record(
-                benchmark, tessera: pairedTesseraMetric, floor: pairedFloorMetric,
-                coldTessera: pairedTesseraColdMetric, coldFloor: pairedFloorColdMetric)
-        }
-    }
-
-    // The same full handshakes as a busy server runs them: `busyConnections` connections
-    // advanced together, each step run for every connection before the next (every ClientHello,
-    // then every client's answer, then every client Finished). Between a connection's two steps
-    // the server runs its own code for the other connections, as a server with many clients
-    // does, rather than its client's. In the pairs above the client runs there on the same core:
-    // Tessera's client is a separate body of Swift code that evicts the server's, while
-    // swift-nio-ssl's client is the same BoringSSL as its server and leaves its code warm. The
-    // floor is the same back-to-back run as above.
-    for version in [ProtocolVersion.tls12, .tls13] {
-        let label = version == .tls12 ? "TLS1.2" : "TLS1.3"
-        Benchmark(
-            "Paired \(label) full handshake server, busy",
-            configuration: .init(
-                metrics: [.throughput, busyTesseraMetric, busyFloorMetric, busyTesseraColdMetric, busyFloorColdMetric],
-                scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 1000)
-        ) { benchmark in
-            let contexts = version == .tls12
-                ? try NIOSSLFixture.contexts(label, version: .tlsv12, make: NIOSSLPair.Contexts.tls12)
-                : try NIOSSLFixture.contexts(label, version: .tlsv13, make: NIOSSLPair.Contexts.tls13)
-            let world = try TesseraWorld(version: version)
-            let floor: any HandshakeFloorWork = version == .tls12 ? FullServerFloor() : FullServerFloor13()
-            benchmark.startMeasurement()
-            let round = try PairedRound.run(
-                reference: { try NIOSSLPair.busyServerCPU(contexts, connections: busyConnections) },
-                tessera: { try TesseraPair.busyServerCPU(world, session: nil, version, connections: busyConnections) },
-                floor: floor)
-            benchmark.stopMeasurement()
-            try round.record(
-                benchmark, tessera: busyTesseraMetric, floor: busyFloorMetric,
-                coldTessera: busyTesseraColdMetric, coldFloor: busyFloorColdMetric)
+        for busy in [false, true] {
+            let metrics = busy ? busyMetrics : pairedMetrics
+            Benchmark(
+                "Paired \(label) full handshake server" + (busy ? ", busy" : ""),
+                configuration: .init(
+                    metrics: [.throughput] + metrics.all, scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 1000)
+            ) { benchmark in
+                let contexts = version == .tls12
+                    ? try NIOSSLFixture.contexts(label, version: .tlsv12, make: NIOSSLPair.Contexts.tls12)
+                    : try NIOSSLFixture.contexts(label, version: .tlsv13, make: NIOSSLPair.Contexts.tls13)
+                let world = try TesseraWorld(version: version)
+                let floor: any HandshakeFloorWork = version == .tls12 ? FullServerFloor() : FullServerFloor13()
+                benchmark.startMeasurement()
+                let round = try PairedRound.run(
+                    reference: {
+                        try busy
+                            ? NIOSSLPair.busyServerCPU(contexts, connections: busyConnections)
+                            : NIOSSLPair.serverHandshakeCPU(contexts)
+                    },
+                    tessera: { try TesseraPair.serverCPU(world, session: nil, version, busy: busy) },
+                    floor: floor)
+                benchmark.stopMeasurement()
+                try round.record(benchmark, metrics)
+            }
         }
     }
 
     // Ticket-resumed handshakes against OpenSSL's (RFC 5077 in TLS 1.2, psk_dhe_ke in TLS 1.3,
-    // one new ticket each), the same pattern: OpenSSL's twice, Tessera's twice, OpenSSL's twice,
-    // the resumed floor twice. OpenSSL's handshakes run in C in this process
-    // (Sources/COpenSSLPair, the driver run-openssl.sh's tls_bench uses), so each ratio comes
-    // from one iteration, as the full-handshake ratios do.
+    // one new ticket each), in the same two forms: OpenSSL's twice, Tessera's twice, OpenSSL's
+    // twice, the resumed floor twice. OpenSSL's handshakes run in C in this process
+    // (Sources/COpenSSLPair, the driver run-openssl.sh's tls_bench uses; `ossl_bench_busy` for the
+    // busy form), so each ratio comes from one iteration, as the full-handshake ratios do.
     for version in [ProtocolVersion.tls12, .tls13] {
         let label = version == .tls12 ? "TLS1.2" : "TLS1.3"
-        Benchmark(
-            "Paired \(label) resumed handshake server",
-            configuration: .init(
-                metrics: [.throughput, pairedResumedTesseraMetric, pairedResumedFloorMetric, pairedResumedTesseraColdMetric,
-                          pairedResumedFloorColdMetric, pairedResumedOpenSSLMetric],
-                scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 2000)
-        ) { benchmark in
-            ossl_bench_setup()
-            let tls13: Int32 = version == .tls13 ? 1 : 0
-            let (world, session) = try ResumptionFixture.shared(version)
-            let floor: any HandshakeFloorWork = version == .tls12 ? ResumedServerFloor() : ResumedServerFloor13()
-            benchmark.startMeasurement()
-            let round = try PairedRound.run(
-                // Exits with OpenSSL's errors if it did not resume or took the wrong tickets.
-                reference: { ossl_bench_handshake(tls13, 1).server_ns },
-                tessera: { try TesseraPair.serverHandshakeCPU(world, session: session, version) },
-                floor: floor)
-            benchmark.stopMeasurement()
-            try round.record(
-                benchmark, tessera: pairedResumedTesseraMetric, floor: pairedResumedFloorMetric,
-                coldTessera: pairedResumedTesseraColdMetric, coldFloor: pairedResumedFloorColdMetric)
-            benchmark.measurement(pairedResumedOpenSSLMetric, Int(round.reference[1] / 2))
-        }
-    }
-
-    // Ticket resumptions as a busy server runs them (see the busy full handshakes above), against
-    // OpenSSL's in the same form (ossl_bench_busy).
-    for version in [ProtocolVersion.tls12, .tls13] {
-        let label = version == .tls12 ? "TLS1.2" : "TLS1.3"
-        Benchmark(
-            "Paired \(label) resumed handshake server, busy",
-            configuration: .init(
-                metrics: [.throughput, busyResumedTesseraMetric, busyResumedFloorMetric, busyResumedTesseraColdMetric,
-                          busyResumedFloorColdMetric],
-                scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 1000)
-        ) { benchmark in
-            ossl_bench_setup()
-            let tls13: Int32 = version == .tls13 ? 1 : 0
-            let (world, session) = try ResumptionFixture.shared(version)
-            let floor: any HandshakeFloorWork = version == .tls12 ? ResumedServerFloor() : ResumedServerFloor13()
-            benchmark.startMeasurement()
-            let round = try PairedRound.run(
-                // Exits with OpenSSL's errors if one did not resume or took the wrong tickets.
-                reference: { ossl_bench_busy(tls13, 1, Int32(busyConnections), { interlude() }).server_ns },
-                tessera: { try TesseraPair.busyServerCPU(world, session: session, version, connections: busyConnections) },
-                floor: floor)
-            benchmark.stopMeasurement()
-            try round.record(
-                benchmark, tessera: busyResumedTesseraMetric, floor: busyResumedFloorMetric,
-                coldTessera: busyResumedTesseraColdMetric, coldFloor: busyResumedFloorColdMetric)
+        for busy in [false, true] {
+            let metrics = busy ? busyResumedMetrics : pairedResumedMetrics
+            Benchmark(
+                "Paired \(label) resumed handshake server" + (busy ? ", busy" : ""),
+                configuration: .init(
+                    metrics: [.throughput] + metrics.all + (busy ? [] : [pairedResumedOpenSSLMetric]),
+                    scalingFactor: .one, maxDuration: .seconds(10), maxIterations: busy ? 1000 : 2000)
+            ) { benchmark in
+                ossl_bench_setup()
+                let tls13: Int32 = version == .tls13 ? 1 : 0
+                let (world, session) = try ResumptionFixture.shared(version)
+                let floor: any HandshakeFloorWork = version == .tls12 ? ResumedServerFloor() : ResumedServerFloor13()
+                benchmark.startMeasurement()
+                let round = try PairedRound.run(
+                    // Exits with OpenSSL's errors if one did not resume or took the wrong tickets.
+                    reference: {
+                        busy
+                            ? ossl_bench_busy(tls13, 1, Int32(busyConnections), { interlude() }).server_ns
+                            : ossl_bench_handshake(tls13, 1).server_ns
+                    },
+                    tessera: { try TesseraPair.serverCPU(world, session: session, version, busy: busy) },
+                    floor: floor)
+                benchmark.stopMeasurement()
+                try round.record(benchmark, metrics)
+                if !busy { benchmark.measurement(pairedResumedOpenSSLMetric, Int(round.reference[1] / 2)) }
+            }
         }
     }
 
@@ -253,15 +209,12 @@ struct PairedRound {
     }
 
     /// Tessera's and the floor's server CPU ÷ the reference's, ‰, warm and cold.
-    func record(
-        _ benchmark: Benchmark, tessera: BenchmarkMetric, floor: BenchmarkMetric, coldTessera: BenchmarkMetric,
-        coldFloor: BenchmarkMetric
-    ) throws {
+    func record(_ benchmark: Benchmark, _ metrics: PairedMetrics) throws {
         guard reference[0] > 0, reference[1] > 0 else { throw BenchmarkFailure.notEstablished }
-        benchmark.measurement(tessera, Int(self.tessera[1] * 2000 / reference[1]))
-        benchmark.measurement(floor, Int(self.floor[1] * 2000 / reference[1]))
-        benchmark.measurement(coldTessera, Int(self.tessera[0] * 2000 / reference[0]))
-        benchmark.measurement(coldFloor, Int(self.floor[0] * 2000 / reference[0]))
+        benchmark.measurement(metrics.tessera, Int(tessera[1] * 2000 / reference[1]))
+        benchmark.measurement(metrics.floor, Int(floor[1] * 2000 / reference[1]))
+        benchmark.measurement(metrics.coldTessera, Int(tessera[0] * 2000 / reference[0]))
+        benchmark.measurement(metrics.coldFloor, Int(floor[0] * 2000 / reference[0]))
     }
 }
 
@@ -275,6 +228,14 @@ extension TesseraPair {
 }
 
 extension NIOSSLPair {
+    /// The server CPU of one full handshake.
+    static func serverHandshakeCPU(_ contexts: Contexts) throws -> UInt64 {
+        let pair = try NIOSSLPair(contexts)
+        defer { pair.discard() }
+        try pair.handshake()
+        return pair.serverCPUNanoseconds
+    }
+
     /// Server CPU per handshake over `connections` full handshakes advanced together (the
     /// busy-server benchmark).
     static func busyServerCPU(_ contexts: Contexts, connections: Int) throws -> UInt64 {
@@ -301,6 +262,13 @@ extension NIOSSLPair {
 }
 
 extension TesseraPair {
+    /// Server CPU per handshake: of one handshake, or of a busy server's batch.
+    static func serverCPU(_ world: TesseraWorld, session: SessionState?, _ version: ProtocolVersion, busy: Bool) throws -> UInt64 {
+        try busy
+            ? busyServerCPU(world, session: session, version, connections: busyConnections)
+            : serverHandshakeCPU(world, session: session, version)
+    }
+
     /// Server CPU per handshake over `connections` handshakes advanced together (full without
     /// `session`, resumed with it), each checked (completed, resumed or not, the expected tickets).
     static func busyServerCPU(

@@ -226,6 +226,21 @@ ossl_handshake_result ossl_bench_handshake(int tls13, int resume) {
     return result;
 }
 
+/* One side's turn in the busy form: SSL_do_handshake on every connection whose side is not
+   done, timed for that side, with `interlude` (if any) after each. */
+static void busy_turn(pair_t *pairs, int connections, int *done, int server, void (*interlude)(void)) {
+    for (int i = 0; i < connections; i++) {
+        if (done[i]) continue;
+        SSL *ssl = server ? pairs[i].server : pairs[i].client;
+        uint64_t t = cpu_ns();
+        int r = SSL_do_handshake(ssl);
+        *(server ? &pairs[i].server_ns : &pairs[i].client_ns) += cpu_ns() - t;
+        if (r == 1) done[i] = 1;
+        else if (SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ) die(server ? "server SSL_do_handshake" : "client SSL_do_handshake");
+        if (interlude != NULL) interlude();
+    }
+}
+
 /* The busy-server form: `connections` handshakes advanced together, each side's turn taken for
    every connection before the other side's (every client, then every server, until all are
    done), so that a server's step follows the same step of another connection rather than its
@@ -242,24 +257,8 @@ ossl_handshake_result ossl_bench_busy(int tls13, int resume, int connections, vo
     }
     for (int turns = 0, pending = connections; pending > 0; turns++) {
         if (turns > 100) die("busy handshakes (no progress)");
-        for (int i = 0; i < connections; i++) {
-            if (client_done[i]) continue;
-            uint64_t t = cpu_ns();
-            int r = SSL_do_handshake(pairs[i].client);
-            pairs[i].client_ns += cpu_ns() - t;
-            if (r == 1) client_done[i] = 1;
-            else if (SSL_get_error(pairs[i].client, r) != SSL_ERROR_WANT_READ) die("client SSL_do_handshake");
-            if (interlude != NULL) interlude();
-        }
-        for (int i = 0; i < connections; i++) {
-            if (server_done[i]) continue;
-            uint64_t t = cpu_ns();
-            int r = SSL_do_handshake(pairs[i].server);
-            pairs[i].server_ns += cpu_ns() - t;
-            if (r == 1) server_done[i] = 1;
-            else if (SSL_get_error(pairs[i].server, r) != SSL_ERROR_WANT_READ) die("server SSL_do_handshake");
-            if (interlude != NULL) interlude();
-        }
+        busy_turn(pairs, connections, client_done, 0, interlude);
+        busy_turn(pairs, connections, server_done, 1, interlude);
         pending = 0;
         for (int i = 0; i < connections; i++) pending += !(client_done[i] && server_done[i]);
     }
